@@ -1,0 +1,84 @@
+// Boot: find out whether setup is needed and who is signed in, then draw the screen for the
+// address; redraw on every address change.
+import { api, onUnauthenticated } from './api.js';
+import { h, mount } from './dom.js';
+import { setLanguage } from './i18n.js';
+import { currentPath, navigate, resolve, route } from './router.js';
+import { loadUser, preferredLanguage, session, setUser } from './session.js';
+import { errorState } from './ui.js';
+import { createShell } from './pages/shell.js';
+import { setupPage } from './pages/setup.js';
+import { loginPage } from './pages/login.js';
+import { homePage } from './pages/home.js';
+import { mePage } from './pages/me.js';
+import { notFoundPage } from './pages/notfound.js';
+
+route('/setup', setupPage, { public: true });
+route('/login', loginPage, { public: true });
+route('/', homePage);
+route('/me', mePage);
+
+const app = document.getElementById('app');
+let shell = null;
+
+async function signOut() {
+  try {
+    await api('POST', '/auth/logout');
+  } finally {
+    setUser(null);
+    shell = null;
+    navigate('/login');
+  }
+}
+
+/** Draws the current address, redirecting where the state of the system demands. */
+function render() {
+  const current = resolve();
+  const { path } = current;
+  if (session.setupNeeded && path !== '/setup') return navigate('/setup', { replace: true });
+  if (!session.setupNeeded && path === '/setup') return navigate(session.user ? '/' : '/login', { replace: true });
+  if (!current.options.public && !session.user) {
+    return navigate(`/login?next=${encodeURIComponent(path)}`, { replace: true });
+  }
+  if (path === '/login' && session.user) return navigate('/', { replace: true });
+
+  const rerender = () => {
+    shell = null;
+    render();
+  };
+  if (current.options.public) {
+    shell = null;
+    mount(app, current.render(current.params, current.query, rerender));
+    return;
+  }
+  if (!shell) {
+    shell = createShell({ rerender, onSignOut: signOut });
+    mount(app, shell.el);
+  }
+  const page = current.pattern ? current.render(current.params, current.query, rerender) : notFoundPage(path);
+  shell.show(page, current.pattern);
+}
+
+async function boot() {
+  try {
+    const status = await api('GET', '/setup');
+    session.setupNeeded = status.needed;
+    session.defaultLanguage = status.default_language;
+    if (!status.needed) await loadUser();
+    await setLanguage(preferredLanguage());
+  } catch (error) {
+    await setLanguage(preferredLanguage()).catch(() => {});
+    mount(app, h('main', { class: 'public' }, errorState(error, () => location.reload())));
+    return;
+  }
+  onUnauthenticated(() => {
+    if (!session.user) return;
+    setUser(null);
+    shell = null;
+    if (!resolve().options.public) navigate(`/login?next=${encodeURIComponent(currentPath().path)}`, { replace: true });
+  });
+  window.addEventListener('hashchange', render);
+  render();
+}
+
+boot();

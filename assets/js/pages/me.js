@@ -1,0 +1,70 @@
+// Own preferences (#/me): profile, language, theme, font size, time zone, password.
+import { api } from '../api.js';
+import { h } from '../dom.js';
+import { LANGUAGES, t } from '../i18n.js';
+import { timeZones } from '../format.js';
+import { savePreferences, session } from '../session.js';
+import { card, createForm, toast } from '../ui.js';
+
+export function mePage(params, query, rerender) {
+  const user = session.user;
+  document.title = `${t('me.title')} · ${t('app.name')}`;
+
+  const profile = createForm({
+    fields: [
+      { name: 'username', label: t('me.username'), value: user.username, readonly: true },
+      { name: 'display_name', label: t('me.display_name'), value: user.display_name, required: true, maxlength: 100 },
+    ],
+    submitLabel: t('common.save'),
+    validate: (values) => (values.display_name.trim() ? {} : { display_name: t('field_error.required') }),
+    async onSubmit(values) {
+      await savePreferences({ display_name: values.display_name });
+      toast(t('common.saved'));
+      rerender();
+    },
+  });
+
+  const companyZone = user.company?.timezone || 'Asia/Shanghai';
+  const appearance = createForm({
+    fields: [
+      { name: 'language', label: t('me.language'), type: 'select', value: user.language || '', options: LANGUAGES.map((l) => [l, t(`lang.${l}`)]) },
+      { name: 'theme', label: t('me.theme'), type: 'select', value: user.theme, options: [['light', t('shell.theme_light')], ['dark', t('shell.theme_dark')]] },
+      { name: 'font_size', label: t('me.font_size'), type: 'select', value: user.font_size, options: ['small', 'medium', 'large'].map((s) => [s, t(`shell.font_${s}`)]) },
+      { name: 'timezone', label: t('me.timezone'), type: 'select', value: user.timezone || '',
+        options: [['', t('me.timezone_company', { zone: companyZone })], ...timeZones().map((z) => [z, z])] },
+    ],
+    submitLabel: t('common.save'),
+    async onSubmit(values) {
+      await savePreferences({ ...values, timezone: values.timezone || null });
+      toast(t('common.saved'));
+      rerender();
+    },
+  });
+
+  const password = createForm({
+    fields: [
+      { name: 'current_password', label: t('me.current_password'), type: 'password', required: true, autocomplete: 'current-password' },
+      { name: 'new_password', label: t('me.new_password'), type: 'password', required: true, autocomplete: 'new-password', hint: t('setup.password_hint') },
+      { name: 'confirm', label: t('me.confirm_password'), type: 'password', required: true, autocomplete: 'new-password' },
+    ],
+    submitLabel: t('me.change_password'),
+    validate(values) {
+      const errors = {};
+      if (!values.current_password) errors.current_password = t('field_error.required');
+      if (values.new_password.length < 8) errors.new_password = t('field_error.too_short', { min: 8 });
+      if (values.confirm !== values.new_password) errors.confirm = t('field_error.mismatch');
+      return errors;
+    },
+    async onSubmit(values) {
+      await api('POST', '/auth/password', { current_password: values.current_password, new_password: values.new_password });
+      Object.values(password.controls).forEach((c) => { c.input.value = ''; });
+      toast(t('me.password_changed'));
+    },
+  });
+
+  return h('div', { class: 'page page-narrow' },
+    h('header', { class: 'page-header' }, h('h1', {}, t('me.title'))),
+    card(t('me.profile'), profile.el),
+    card(t('me.appearance'), appearance.el),
+    card(t('me.password'), password.el));
+}

@@ -1,0 +1,107 @@
+// The signed-in frame: sidebar menu, header (company, language, theme, font size, user menu),
+// and the content area. On a phone the sidebar slides in from the menu button.
+import { h, icon, mount } from '../dom.js';
+import { language, t } from '../i18n.js';
+import { savePreferences, session } from '../session.js';
+import { toast, errorText } from '../ui.js';
+
+// Modules add their entries here as they are built; nothing unbuilt is listed.
+const MENU = [
+  { items: [{ path: '/', label: 'nav.home', icon: 'home' }] },
+  { group: 'nav.group.system', items: [{ path: '/me', label: 'nav.me', icon: 'user' }] },
+];
+
+async function save(changes, rerender) {
+  try {
+    await savePreferences(changes);
+    rerender();
+  } catch (error) {
+    toast(errorText(error), 'error');
+  }
+}
+
+function sidebar(closeNav) {
+  return h('nav', { class: 'sidebar', id: 'sidebar', 'aria-label': t('shell.menu') },
+    h('a', { class: 'brand', href: '#/', on: { click: closeNav } },
+      h('img', { src: '/img/logo.svg', alt: '', width: 28, height: 28 }), h('span', {}, t('app.name'))),
+    MENU.map((section) => h('div', { class: 'nav-section' },
+      section.group ? h('div', { class: 'nav-group' }, t(section.group)) : null,
+      h('ul', {}, section.items.map((item) => h('li', {},
+        h('a', { class: 'nav-link', href: `#${item.path}`, dataset: { path: item.path }, on: { click: closeNav } },
+          icon(item.icon), h('span', {}, t(item.label)))))))));
+}
+
+function userMenu(onSignOut) {
+  const user = session.user;
+  const panel = h('div', { class: 'menu-panel', role: 'menu', hidden: true },
+    h('div', { class: 'menu-head' }, h('strong', {}, user.display_name), h('span', { class: 'muted' }, user.username)),
+    h('a', { class: 'menu-item', role: 'menuitem', href: '#/me', on: { click: () => { panel.hidden = true; } } }, icon('user'), t('shell.preferences')),
+    h('button', { class: 'menu-item', role: 'menuitem', type: 'button', on: { click: onSignOut } }, icon('logout'), t('shell.sign_out')));
+  const button = h('button', {
+    class: 'user-button', type: 'button', 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-label': t('shell.user_menu'),
+    on: { click: (event) => {
+      event.stopPropagation();
+      panel.hidden = !panel.hidden;
+      button.setAttribute('aria-expanded', String(!panel.hidden));
+    } },
+  }, h('span', { class: 'avatar', 'aria-hidden': 'true' }, [...user.display_name][0] || '?'), h('span', { class: 'user-name' }, user.display_name));
+  const close = () => {
+    panel.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+  };
+  document.addEventListener('click', (event) => { if (!panel.contains(event.target)) close(); });
+  document.addEventListener('keydown', (event) => { if (event.key === 'Escape') close(); });
+  return h('div', { class: 'user-menu' }, button, panel);
+}
+
+function header(toggleNav, rerender, onSignOut) {
+  const user = session.user;
+  const other = language() === 'zh-CN' ? 'en' : 'zh-CN';
+  const dark = user.theme === 'dark';
+  return h('header', { class: 'topbar' },
+    h('button', { class: 'icon-button nav-toggle', type: 'button', 'aria-controls': 'sidebar', 'aria-label': t('shell.menu'), on: { click: toggleNav } }, icon('menu')),
+    h('div', { class: 'company' }, user.company?.name || ''),
+    h('div', { class: 'topbar-tools' },
+      h('button', {
+        class: 'chip', type: 'button', lang: other, 'aria-label': t('shell.language'),
+        on: { click: () => save({ language: other }, rerender) },
+      }, icon('globe'), h('span', {}, t('shell.switch_language'))),
+      h('button', {
+        class: 'icon-button', type: 'button', 'aria-label': t('shell.toggle_theme'), title: t('shell.toggle_theme'),
+        on: { click: () => save({ theme: dark ? 'light' : 'dark' }, rerender) },
+      }, icon(dark ? 'sun' : 'moon')),
+      h('div', { class: 'font-size', role: 'group', 'aria-label': t('shell.font_size') },
+        ['small', 'medium', 'large'].map((size) => h('button', {
+          type: 'button', class: `font-${size} ${user.font_size === size ? 'active' : ''}`,
+          'aria-pressed': String(user.font_size === size), 'aria-label': `${t('shell.font_size')}: ${t(`shell.font_${size}`)}`,
+          title: t(`shell.font_${size}`),
+          on: { click: () => save({ font_size: size }, rerender) },
+        }, 'A'))),
+      userMenu(onSignOut)));
+}
+
+/** Builds the shell; `show(node, path)` puts a page in the content area. */
+export function createShell({ rerender, onSignOut }) {
+  let root;
+  const toggleNav = () => root.classList.toggle('nav-open');
+  const closeNav = () => root.classList.remove('nav-open');
+  const main = h('main', { class: 'content', id: 'main', tabindex: '-1' });
+  root = h('div', { class: 'shell' },
+    h('a', { class: 'skip-link', href: '#main', on: { click: (e) => { e.preventDefault(); main.focus(); } } }, t('shell.skip')),
+    sidebar(closeNav),
+    h('div', { class: 'backdrop', on: { click: closeNav } }),
+    h('div', { class: 'frame' }, header(toggleNav, rerender, onSignOut), main));
+  return {
+    el: root,
+    show(node, path) {
+      for (const link of root.querySelectorAll('.nav-link')) {
+        const active = link.dataset.path === path;
+        link.classList.toggle('active', active);
+        if (active) link.setAttribute('aria-current', 'page');
+        else link.removeAttribute('aria-current');
+      }
+      mount(main, node);
+      main.scrollTop = 0;
+    },
+  };
+}

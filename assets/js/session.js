@@ -1,0 +1,74 @@
+// Who is signed in, and their preferences applied to the page.
+import { api, setCsrfToken } from './api.js';
+import { browserLanguage, setLanguage } from './i18n.js';
+import { setTimeZone } from './format.js';
+
+export const session = {
+  user: null,
+  setupNeeded: false,
+  defaultLanguage: 'zh-CN',
+};
+
+const stored = (key) => {
+  try {
+    return localStorage.getItem(`kehu.${key}`);
+  } catch {
+    return null;
+  }
+};
+const store = (key, value) => {
+  try {
+    localStorage.setItem(`kehu.${key}`, value);
+  } catch {
+    // Private mode: preferences still apply for this page view.
+  }
+};
+
+export function setUser(user, csrfToken) {
+  session.user = user;
+  setCsrfToken(csrfToken || user?.csrf_token);
+  applyPreferences();
+}
+
+/** Loads the signed-in user, or null when nobody is signed in. */
+export async function loadUser() {
+  try {
+    setUser(await api('GET', '/auth/me'));
+  } catch (error) {
+    if (error.status !== 401 && error.status !== 403) throw error;
+    setUser(null);
+  }
+  return session.user;
+}
+
+/** The user's own language, else the browser's, else the company default. */
+export function preferredLanguage() {
+  return session.user?.language || stored('language') || browserLanguage() || session.defaultLanguage;
+}
+
+export function applyPreferences() {
+  const user = session.user;
+  const root = document.documentElement;
+  root.dataset.theme = user?.theme || stored('theme') || 'light';
+  root.dataset.fontSize = user?.font_size || stored('font_size') || 'medium';
+  setTimeZone(user?.timezone || user?.company?.timezone);
+  if (user) {
+    store('theme', user.theme);
+    store('font_size', user.font_size);
+    if (user.language) store('language', user.language);
+  }
+}
+
+/** Saves preference changes for the signed-in user and applies them at once. */
+export async function savePreferences(changes) {
+  const user = await api('PATCH', '/auth/me', changes);
+  setUser(user);
+  await setLanguage(preferredLanguage());
+  return user;
+}
+
+/** Language choice before sign-in (login and setup pages): kept in this browser only. */
+export async function choosePublicLanguage(lang) {
+  store('language', lang);
+  await setLanguage(lang);
+}

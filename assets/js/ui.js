@@ -1,0 +1,175 @@
+// Shared widgets: forms with per-field errors, cards, toasts, and the loading/empty/error states.
+import { h, icon, mount } from './dom.js';
+import { t } from './i18n.js';
+
+let nextId = 0;
+const uid = (prefix) => `${prefix}-${++nextId}`;
+
+/**
+ * A labelled control with its hint and error slot. `spec`: {name, label, type ('text',
+ * 'password', 'select'), options ([[value, label]]), value, hint, required, autocomplete, readonly}.
+ */
+export function field(spec) {
+  const id = uid(spec.name);
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const common = {
+    id,
+    name: spec.name,
+    required: spec.required,
+    readonly: spec.readonly,
+    autocomplete: spec.autocomplete,
+    'aria-describedby': [spec.hint ? hintId : '', errorId].join(' ').trim(),
+  };
+  let input;
+  if (spec.type === 'select') {
+    input = h('select', { ...common, class: 'input' },
+      spec.options.map(([value, label]) => h('option', { value, selected: String(value) === String(spec.value ?? '') }, label)));
+  } else {
+    input = h('input', { ...common, class: 'input', type: spec.type || 'text', value: spec.value ?? '', maxlength: spec.maxlength });
+  }
+  const error = h('div', { class: 'field-error', id: errorId, hidden: true });
+  const el = h('div', { class: 'field' },
+    h('label', { for: id }, spec.label, spec.required ? h('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : null),
+    input,
+    spec.hint ? h('div', { class: 'hint', id: hintId }, spec.hint) : null,
+    error);
+  return {
+    el,
+    input,
+    setError(message) {
+      error.hidden = !message;
+      error.textContent = message || '';
+      if (message) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    },
+  };
+}
+
+/** A message banner for an error, with the request id of a server failure. */
+export function errorText(error) {
+  const lines = [error.message || t('error.internal_error')];
+  if (error.requestId) lines.push(t('common.request_id', { id: error.requestId }));
+  return lines.join(' ');
+}
+
+/**
+ * A form that shows every field error at once. `validate(values)` returns {field: message} for
+ * checks the browser can make; `onSubmit(values)` talks to the server and may throw an ApiError.
+ */
+export function createForm({ fields, submitLabel, busyLabel, onSubmit, validate, className }) {
+  const controls = Object.fromEntries(fields.map((spec) => [spec.name, field(spec)]));
+  const banner = h('div', { class: 'banner banner-error', role: 'alert', hidden: true });
+  const button = h('button', { class: 'btn btn-primary', type: 'submit' }, submitLabel);
+  const values = () => Object.fromEntries(Object.entries(controls).map(([name, c]) => [name, c.input.value]));
+  const showBanner = (message) => {
+    banner.hidden = !message;
+    banner.textContent = message || '';
+  };
+  const clear = () => {
+    showBanner('');
+    Object.values(controls).forEach((c) => c.setError(''));
+  };
+  const showErrors = (fieldErrors, message) => {
+    let first = null;
+    for (const [name, text] of Object.entries(fieldErrors || {})) {
+      const control = controls[name];
+      if (control) {
+        control.setError(text);
+        first = first || control;
+      }
+    }
+    showBanner(message);
+    (first ? first.input : banner).focus?.();
+  };
+  const el = h('form', { class: `form ${className || ''}`, novalidate: true, on: {
+    submit: async (event) => {
+      event.preventDefault();
+      clear();
+      const current = values();
+      const local = validate ? validate(current) : {};
+      if (Object.keys(local).length) {
+        showErrors(local, '');
+        return;
+      }
+      button.disabled = true;
+      button.textContent = busyLabel || t('common.saving');
+      try {
+        await onSubmit(current);
+      } catch (error) {
+        showErrors(error.fields, errorText(error));
+        if (error.code === 'too_many_attempts' && error.retryAfter) countdown(banner, button, submitLabel, error.retryAfter);
+      } finally {
+        if (!button.dataset.waiting) {
+          button.disabled = false;
+          button.textContent = submitLabel;
+        }
+      }
+    },
+  } }, banner, fields.map((spec) => controls[spec.name].el), h('div', { class: 'form-actions' }, button));
+  banner.tabIndex = -1;
+  return { el, controls, values, showErrors, clear };
+}
+
+/** Keeps the submit button disabled while the server asks us to wait, showing the seconds. */
+function countdown(banner, button, label, seconds) {
+  let left = seconds;
+  button.dataset.waiting = '1';
+  button.disabled = true;
+  const tick = () => {
+    if (left <= 0 || !button.isConnected) {
+      delete button.dataset.waiting;
+      button.disabled = false;
+      button.textContent = label;
+      banner.hidden = true;
+      return;
+    }
+    banner.textContent = t('login.wait', { seconds: left });
+    left -= 1;
+    setTimeout(tick, 1000);
+  };
+  tick();
+}
+
+export function card(title, ...children) {
+  return h('section', { class: 'card' }, title ? h('h2', { class: 'card-title' }, title) : null, ...children);
+}
+
+export function loading() {
+  return h('div', { class: 'state state-loading', role: 'status' }, h('div', { class: 'spinner' }), h('span', {}, t('common.loading')));
+}
+
+export function emptyState(iconName, text) {
+  return h('div', { class: 'state state-empty' }, icon(iconName), h('p', {}, text));
+}
+
+export function errorState(error, retry) {
+  return h('div', { class: 'state state-error', role: 'alert' }, icon('alert'),
+    h('p', {}, t('common.load_failed'), ' ', errorText(error)),
+    retry ? h('button', { class: 'btn', type: 'button', on: { click: retry } }, t('common.retry')) : null);
+}
+
+/**
+ * Shows `loading()` in `container`, then what `draw(data)` returns once `load()` resolves, or an
+ * error state with a retry button.
+ */
+export function loadInto(container, load, draw) {
+  const run = async () => {
+    mount(container, loading());
+    try {
+      const data = await load();
+      mount(container, draw(data));
+    } catch (error) {
+      mount(container, errorState(error, run));
+    }
+  };
+  run();
+  return container;
+}
+
+export function toast(message, kind = 'ok') {
+  const host = document.getElementById('toasts');
+  const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, icon(kind === 'ok' ? 'check' : 'alert'), h('span', {}, message));
+  host.append(el);
+  setTimeout(() => el.remove(), 4000);
+}

@@ -1,0 +1,177 @@
+//! Builds the server: shared state, routes, middleware, and its lifecycle.
+
+use crate::auth::{self, session::CurrentUser, throttle::Throttle};
+use crate::config::Config;
+use crate::db::{lock::DataDirLock, Db};
+use crate::http::{
+    assets,
+    envelope::envelope,
+    error::AppError,
+    metrics::{Metrics, PoolFigures},
+};
+use crate::i18n::{Lang, Translations};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
+use serde_json::json;
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// Everything a request may need, built once at start and shared by all workers.
+pub struct AppState {
+    pub db: Db,
+    pub config: Config,
+    pub i18n: Translations,
+    pub throttle: Throttle,
+    pub metrics: Metrics,
+    pub default_lang: Lang,
+}
+
+/// A bound, ready server. Holding it holds the data directory's lock.
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: web::Data<AppState>,
+    _lock: DataDirLock,
+}
+
+impl Application {
+    pub fn build(config: Config) -> Result<Application, String> {
+        let lock = DataDirLock::acquire(config.data_dir()).map_err(|e| e.to_string())?;
+        let db = Db::open(
+            &config.database_path(),
+            &config.backup_dir(),
+            config.storage.read_pool_size as u32,
+        )
+        .map_err(|e| e.to_string())?;
+        let i18n = Translations::load()?;
+        let addr = config.listen_addr().map_err(|e| e.to_string())?;
+        let listener =
+            TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let workers = match config.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n as usize,
+        };
+        let state = web::Data::new(AppState {
+            db,
+            default_lang: Lang::parse(&config.app.default_language).unwrap_or(Lang::ZhCn),
+            throttle: Throttle::new(&config.auth),
+            metrics: Metrics::default(),
+            i18n,
+            config,
+        });
+        let shared = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .app_data(json_config())
+                .app_data(query_config())
+                .wrap(Compress::default())
+                .wrap(from_fn(envelope))
+                .configure(routes)
+        })
+        .workers(workers)
+        .shutdown_timeout(10)
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .run();
+        Ok(Application {
+            server,
+            port,
+            state,
+            _lock: lock,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM or a handle), running housekeeping alongside.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let housekeeping = actix_web::rt::spawn(expire_sessions_hourly(self.state.clone()));
+        let result = self.server.await;
+        housekeeping.abort();
+        result
+    }
+}
+
+async fn expire_sessions_hourly(state: web::Data<AppState>) {
+    let mut interval = actix_web::rt::time::interval(Duration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        let idle_ms = state.config.auth.session_idle_minutes * 60_000;
+        let absolute_ms = state.config.auth.session_absolute_hours * 3_600_000;
+        let removed = state
+            .db
+            .write(move |tx| Ok(auth::session::delete_expired(tx, idle_ms, absolute_ms)?))
+            .await;
+        match removed {
+            Ok(count) if count > 0 => tracing::info!(count, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(1 << 20)
+        .error_handler(|err, _| {
+            AppError::bad_request("invalid_json")
+                .with_params(json!({ "detail": err.to_string() }))
+                .into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        AppError::bad_request("invalid_query")
+            .with_params(json!({ "detail": err.to_string() }))
+            .into()
+    })
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
+        .service(
+            web::scope("/api/v1")
+                .configure(auth::routes::configure)
+                .default_service(web::to(api_not_found)),
+        )
+        .default_service(web::get().to(assets::serve));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn api_not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found())
+}
+
+/// Prometheus text for loopback scrapers and administrators.
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    if !loopback {
+        let user = CurrentUser::extract(&req).await?;
+        if !user.is_admin {
+            return Err(AppError::forbidden());
+        }
+    }
+    let (open, idle) = state.db.pool_state();
+    let body = state.metrics.render(PoolFigures {
+        open,
+        idle,
+        max: state.config.storage.read_pool_size as u32,
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
+}

@@ -1,0 +1,47 @@
+//! The operation log (操作日志): who did what, when, from where. Entries are written in the same
+//! transaction as the change they describe, so the log never claims what did not happen.
+
+use crate::time::now_ms;
+use rusqlite::{params, Connection};
+use serde_json::Value;
+
+/// Who acted. CLI jobs have no user.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            username: Some("system".into()),
+            ..Actor::default()
+        }
+    }
+}
+
+pub fn record(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    target: Option<(&str, i64)>,
+    detail: Value,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO audit_log (at, user_id, username, action, entity, record_id, ip, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            now_ms(),
+            actor.user_id,
+            actor.username,
+            action,
+            target.map(|t| t.0),
+            target.map(|t| t.1),
+            actor.ip,
+            detail.to_string()
+        ],
+    )?;
+    Ok(())
+}

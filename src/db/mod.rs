@@ -1,0 +1,168 @@
+//! The database: a pool of read connections beside one writer connection.
+//!
+//! SQLite allows one writer at a time; funnelling every write through one connection behind a
+//! mutex, inside `BEGIN IMMEDIATE`, means writers queue in-process instead of failing with
+//! `SQLITE_BUSY`, and a request's writes commit or roll back together. All blocking work runs on
+//! actix's blocking thread pool, never on an async worker.
+
+pub mod backup;
+pub mod lock;
+pub mod migrations;
+
+use crate::http::error::AppError;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// `PRAGMA application_id` of every Kehu database ("KEHU"), so restore can tell ours from others.
+pub const APPLICATION_ID: i64 = 0x4B45_4855;
+
+/// Failure of an operator-level storage job (open, migrate, backup, restore, check).
+#[derive(Debug)]
+pub struct StorageError(pub String);
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StorageError {}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError(format!("database error: {e}"))
+    }
+}
+
+impl From<std::io::Error> for StorageError {
+    fn from(e: std::io::Error) -> Self {
+        StorageError(format!("file error: {e}"))
+    }
+}
+
+impl From<r2d2::Error> for StorageError {
+    fn from(e: r2d2::Error) -> Self {
+        StorageError(format!("connection pool error: {e}"))
+    }
+}
+
+/// Per-connection settings. `synchronous=FULL`: in WAL mode NORMAL may lose the last commits on
+/// power loss; a CRM that says "saved" must mean it, and with one writer the extra fsync per
+/// commit costs little.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = FULL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;",
+    )
+}
+
+/// Opens a connection with Kehu's settings, for operator jobs outside the server.
+pub fn open_connection(path: &Path) -> Result<Connection, StorageError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Opens an existing file read-only, without creating it.
+pub fn open_read_only(path: &Path) -> Result<Connection, StorageError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+#[derive(Clone)]
+pub struct Db {
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    writer: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the database in `data_dir`. Before migrating an
+    /// existing database, a backup is written to `backup_dir`.
+    pub fn open(path: &Path, backup_dir: &Path, read_pool_size: u32) -> Result<Db, StorageError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut writer = open_connection(path)?;
+        // WAL is a property of the file: set it once here, before the pool opens connections
+        // (setting it in every pooled connection races on a new file).
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError(format!(
+                "{} cannot use write-ahead logging (journal mode {mode}); is it on a network filesystem?",
+                path.display()
+            )));
+        }
+        migrations::migrate(&mut writer, path, backup_dir)?;
+        let manager =
+            SqliteConnectionManager::file(path).with_init(|conn: &mut Connection| configure(conn));
+        let readers = r2d2::Pool::builder()
+            .max_size(read_pool_size)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)?;
+        Ok(Db {
+            readers,
+            writer: Arc::new(Mutex::new(writer)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a pooled read connection off the async executor.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        actix_web::web::block(move || {
+            let conn = pool.get().map_err(AppError::internal)?;
+            f(&conn)
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer; it commits only when `f`
+    /// returns `Ok`, so a failed request leaves nothing behind.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T, AppError> + Send + 'static,
+    {
+        let writer = self.writer.clone();
+        actix_web::web::block(move || {
+            // A panic while holding the lock leaves only an uncommitted (rolled back)
+            // transaction behind, so the connection is still sound.
+            let mut conn = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+
+    /// Pool figures for `/metrics`: (connections open, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.readers.state();
+        (state.connections, state.idle_connections)
+    }
+}
