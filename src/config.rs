@@ -403,6 +403,29 @@ mod tests {
         assert_eq!(config.storage.data_dir, "/tmp/flag");
     }
 
+    /// `config.example.toml` documents every key with its default: uncommented, it must load
+    /// and equal the built-in defaults, key for key.
+    #[test]
+    fn example_file_lists_every_key_with_its_default() {
+        let example = include_str!("../config.example.toml");
+        let uncommented: String = example
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest_is_setting(line) => rest.to_string(),
+                _ => line.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file: Table = uncommented.parse().unwrap();
+        assert_eq!(file, defaults_table());
+    }
+
+    fn rest_is_setting(line: &str) -> bool {
+        line.strip_prefix("# ")
+            .and_then(|rest| rest.split_once(" = "))
+            .is_some_and(|(key, _)| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    }
+
     #[test]
     fn errors_name_the_key() {
         let env = |k: &str| (k == "KEHU_AUTH_LOCKOUT_SECONDS").then(|| "soon".to_string());

@@ -1,0 +1,254 @@
+//! `spawn_app()`: a real Kehu server on a random port over a fresh data directory, and a
+//! `Browser` that keeps its own cookies and sends the CSRF header like the UI does.
+
+use kehu::app::Application;
+use kehu::config::Config;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use tempfile::TempDir;
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct-horse-9";
+
+pub struct TestApp {
+    pub address: String,
+    pub dir: TempDir,
+    pub config: Config,
+    handle: Option<actix_web::dev::ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".into();
+    config.server.workers = 2;
+    config.storage.data_dir = data_dir.display().to_string();
+    config.storage.read_pool_size = 4;
+    config
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {})
+}
+
+pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(&dir.path().join("data"));
+    adjust(&mut config);
+    start(dir, config).expect("server starts")
+}
+
+/// Starts a server over `dir` with `config`; the error is the start-up failure message.
+pub fn start(dir: TempDir, config: Config) -> Result<TestApp, String> {
+    let (sender, receiver) = mpsc::channel();
+    let server_config = config.clone();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match Application::build(server_config) {
+                Ok(app) => {
+                    let _ = sender.send(Ok((app.port(), app.handle())));
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => {
+                    let _ = sender.send(Err(e));
+                }
+            }
+        })
+    });
+    let (port, handle) = receiver.recv().map_err(|e| e.to_string())??;
+    Ok(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        dir,
+        config,
+        handle: Some(handle),
+        thread: Some(thread),
+    })
+}
+
+impl TestApp {
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.data_dir().to_path_buf()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.address)
+    }
+
+    /// Runs first-time setup and returns the administrator's signed-in browser.
+    pub fn setup_admin(&self) -> Browser {
+        let mut admin = self.browser();
+        let answer = admin.post(
+            "/api/v1/setup",
+            json!({"company": "示例科技有限公司", "username": ADMIN, "password": ADMIN_PASSWORD,
+                   "display_name": "王经理", "language": "zh-CN"}),
+        );
+        assert_eq!(answer.status, 201, "setup: {}", answer.text);
+        admin.remember_csrf(&answer);
+        admin
+    }
+
+    /// Stops the server and waits for it, releasing the data directory; returns the temp dir.
+    pub fn stop(mut self) -> TempDir {
+        self.shutdown();
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            actix_web::rt::System::new().block_on(handle.stop(true));
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// A direct connection to the server's SQLite file (for facts no API exposes yet).
+    pub fn sql(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.config.database_path()).expect("open db");
+        conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        conn
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// What the server answered, read once.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    /// The body parsed as JSON, or `Null` when it is not JSON.
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+/// An HTTP client with its own cookie jar, like one browser.
+pub struct Browser {
+    base: String,
+    pub client: Client,
+    pub csrf: Option<String>,
+    pub language: Option<&'static str>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        Browser {
+            base: base.to_string(),
+            client: Client::builder().cookie_store(true).build().expect("client"),
+            csrf: None,
+            language: None,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self.client.request(method.clone(), format!("{}{path}", self.base));
+        if method != Method::GET {
+            if let Some(csrf) = &self.csrf {
+                request = request.header("X-CSRF-Token", csrf);
+            }
+        }
+        if let Some(language) = self.language {
+            request = request.header("Accept-Language", language);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().expect("request sent"))
+    }
+
+    pub fn get(&self, path: &str) -> Answer {
+        self.request(Method::GET, path, None)
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Answer {
+        self.request(Method::POST, path, Some(body))
+    }
+
+    pub fn patch(&self, path: &str, body: Value) -> Answer {
+        self.request(Method::PATCH, path, Some(body))
+    }
+
+    /// Signs in; on success keeps the CSRF token for later state-changing requests.
+    pub fn login(&mut self, username: &str, password: &str) -> Answer {
+        let answer = self.post("/api/v1/auth/login", json!({"username": username, "password": password}));
+        self.remember_csrf(&answer);
+        answer
+    }
+
+    pub fn remember_csrf(&mut self, answer: &Answer) {
+        if let Some(token) = answer.body["csrf_token"].as_str() {
+            self.csrf = Some(token.to_string());
+        }
+    }
+}
+
+pub fn read(response: Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        text,
+        body,
+    }
+}
+
+/// Runs the real `kehu` binary with `args` and optional stdin.
+pub fn kehu(args: &[&str], stdin: Option<&str>) -> Output {
+    kehu_with_env(args, stdin, &[])
+}
+
+pub fn kehu_with_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kehu"));
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("kehu runs");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("stdin written");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("kehu finishes")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

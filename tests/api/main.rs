@@ -1,0 +1,9 @@
+//! Integration tests: each starts the real server on a random port over a fresh SQLite file,
+//! or runs the real `kehu` binary.
+
+mod helpers;
+
+mod auth;
+mod http_basics;
+mod operations;
+mod setup;
