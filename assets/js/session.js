@@ -32,12 +32,8 @@ export function setUser(user, csrfToken) {
 
 /** Loads the signed-in user, or null when nobody is signed in. */
 export async function loadUser() {
-  try {
-    setUser(await api('GET', '/auth/me'));
-  } catch (error) {
-    if (error.status !== 401 && error.status !== 403) throw error;
-    setUser(null);
-  }
+  const current = await api('GET', '/auth/session');
+  setUser(current.user, current.csrf_token);
   return session.user;
 }
 

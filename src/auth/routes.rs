@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::post().to(run_setup))
         .route("/auth/login", web::post().to(login))
         .route("/auth/logout", web::post().to(logout))
+        .route("/auth/session", web::get().to(current_session))
         .route("/auth/me", web::get().to(me))
         .route("/auth/me", web::patch().to(update_me))
         .route("/auth/password", web::post().to(change_password));
@@ -214,6 +215,20 @@ async fn logout(
     Ok(HttpResponse::NoContent()
         .cookie(session::removal_cookie(&state))
         .finish())
+}
+
+/// Who is signed in, answered without an error when nobody is: the UI asks this at start, and
+/// a signed-out visitor is a normal state, not a failure.
+async fn current_session(
+    state: web::Data<AppState>,
+    user: Option<CurrentUser>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user else {
+        return Ok(HttpResponse::Ok().json(json!({ "user": null })));
+    };
+    let id = user.id;
+    let profile = state.db.read(move |conn| users::profile(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "user": profile, "csrf_token": user.csrf_token })))
 }
 
 async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {

@@ -116,7 +116,8 @@ impl TestApp {
     /// A direct connection to the server's SQLite file (for facts no API exposes yet).
     pub fn sql(&self) -> rusqlite::Connection {
         let conn = rusqlite::Connection::open(self.config.database_path()).expect("open db");
-        conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
         conn
     }
 }
@@ -159,14 +160,19 @@ impl Browser {
     pub fn new(base: &str) -> Browser {
         Browser {
             base: base.to_string(),
-            client: Client::builder().cookie_store(true).build().expect("client"),
+            client: Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client"),
             csrf: None,
             language: None,
         }
     }
 
     pub fn request(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        let mut request = self.client.request(method.clone(), format!("{}{path}", self.base));
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
         if method != Method::GET {
             if let Some(csrf) = &self.csrf {
                 request = request.header("X-CSRF-Token", csrf);
@@ -195,7 +201,10 @@ impl Browser {
 
     /// Signs in; on success keeps the CSRF token for later state-changing requests.
     pub fn login(&mut self, username: &str, password: &str) -> Answer {
-        let answer = self.post("/api/v1/auth/login", json!({"username": username, "password": password}));
+        let answer = self.post(
+            "/api/v1/auth/login",
+            json!({"username": username, "password": password}),
+        );
         self.remember_csrf(&answer);
         answer
     }

@@ -7,7 +7,10 @@ fn health_answers_without_sign_in() {
     let answer = app.browser().get("/healthz");
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body, serde_json::json!({"status": "ok"}));
-    assert_eq!(answer.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
 }
 
 #[test]
@@ -18,8 +21,16 @@ fn metrics_count_requests_by_route() {
     browser.get("/api/v1/setup");
     let answer = browser.get("/metrics");
     assert_eq!(answer.status, 200, "loopback may scrape");
-    assert!(answer.text.contains(r#"kehu_http_requests_total{method="GET",route="/healthz",status="200"} 1"#), "{}", answer.text);
-    assert!(answer.text.contains(r#"kehu_http_request_duration_seconds_count{route="/api/v1/setup"} 1"#));
+    assert!(
+        answer
+            .text
+            .contains(r#"kehu_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{}",
+        answer.text
+    );
+    assert!(answer
+        .text
+        .contains(r#"kehu_http_request_duration_seconds_count{route="/api/v1/setup"} 1"#));
     assert!(answer.text.contains("kehu_db_pool_max_connections 4"));
 }
 
@@ -27,14 +38,39 @@ fn metrics_count_requests_by_route() {
 fn every_response_carries_the_security_headers() {
     let app = spawn_app();
     let browser = app.browser();
-    for path in ["/", "/js/main.js", "/api/v1/setup", "/api/v1/no-such-thing", "/no-such-file.js", "/healthz"] {
+    for path in [
+        "/",
+        "/js/main.js",
+        "/api/v1/setup",
+        "/api/v1/no-such-thing",
+        "/no-such-file.js",
+        "/healthz",
+    ] {
         let answer = browser.get(path);
         let csp = answer.header("content-security-policy").unwrap_or_default();
-        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}");
-        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"), "{path}");
-        assert_eq!(answer.header("referrer-policy"), Some("same-origin"), "{path}");
-        assert_eq!(answer.header("x-request-id").map(str::len), Some(16), "{path}");
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}"
+        );
+        assert_eq!(
+            answer.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            answer.header("referrer-policy"),
+            Some("same-origin"),
+            "{path}"
+        );
+        assert_eq!(
+            answer.header("x-request-id").map(str::len),
+            Some(16),
+            "{path}"
+        );
     }
 }
 
@@ -49,7 +85,10 @@ fn the_page_has_no_inline_script_for_the_policy_to_block() {
         assert!(after.starts_with("</script>"), "script with a body");
     }
     let inline_handler = page.match_indices(" on").any(|(i, _)| {
-        let name: String = page[i + 3..].chars().take_while(char::is_ascii_lowercase).collect();
+        let name: String = page[i + 3..]
+            .chars()
+            .take_while(char::is_ascii_lowercase)
+            .collect();
         !name.is_empty() && page[i + 3 + name.len()..].starts_with('=')
     });
     assert!(!inline_handler, "no inline event handlers");
@@ -62,19 +101,37 @@ fn assets_are_revalidated_by_content_hash_and_compressed() {
     let browser = app.browser();
     let first = browser.get("/js/main.js");
     assert_eq!(first.status, 200);
-    assert_eq!(first.header("content-type"), Some("text/javascript; charset=utf-8"));
+    assert_eq!(
+        first.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
     assert_eq!(first.header("cache-control"), Some("no-cache"));
     let etag = first.header("etag").unwrap().to_string();
 
     let url = app.url("/js/main.js");
-    let again = read(browser.client.get(&url).header("If-None-Match", &etag).send().unwrap());
+    let again = read(
+        browser
+            .client
+            .get(&url)
+            .header("If-None-Match", &etag)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(again.status, 304);
     assert!(again.text.is_empty());
 
-    let gzipped = browser.client.get(app.url("/css/app.css")).header("Accept-Encoding", "gzip").send().unwrap();
+    let gzipped = browser
+        .client
+        .get(app.url("/css/app.css"))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .unwrap();
     assert_eq!(gzipped.headers().get("content-encoding").unwrap(), "gzip");
 
-    assert_eq!(browser.get("/").header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        browser.get("/").header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     assert_eq!(browser.get("/i18n/zh-CN.json").status, 200);
 }
 
@@ -91,15 +148,33 @@ fn unknown_routes_and_bad_bodies_get_the_error_shape() {
     browser.language = Some("zh-CN");
     let url = app.url("/api/v1/auth/login");
     let garbage = read(
-        browser.client.post(&url).header("Content-Type", "application/json").header("Accept-Language", "zh-CN").body("{not json").send().unwrap(),
+        browser
+            .client
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Accept-Language", "zh-CN")
+            .body("{not json")
+            .send()
+            .unwrap(),
     );
     assert_eq!(garbage.status, 400);
     assert_eq!(garbage.error_code(), "invalid_json");
-    assert!(garbage.body["error"]["message"].as_str().unwrap().starts_with("请求内容无法解析"), "{}", garbage.text);
+    assert!(
+        garbage.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("请求内容无法解析"),
+        "{}",
+        garbage.text
+    );
 
     let wrong_method = read(browser.client.delete(app.url("/healthz")).send().unwrap());
     assert!(wrong_method.status == 404 || wrong_method.status == 405);
-    assert!(wrong_method.body["error"]["code"].is_string(), "{}", wrong_method.text);
+    assert!(
+        wrong_method.body["error"]["code"].is_string(),
+        "{}",
+        wrong_method.text
+    );
 }
 
 fn translation_keys(language: &str) -> BTreeSet<String> {
@@ -107,7 +182,10 @@ fn translation_keys(language: &str) -> BTreeSet<String> {
     let table: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     for (key, value) in &table {
-        assert!(value.as_str().is_some_and(|v| !v.trim().is_empty()), "{language}: {key} is empty");
+        assert!(
+            value.as_str().is_some_and(|v| !v.trim().is_empty()),
+            "{language}: {key} is empty"
+        );
     }
     table.keys().cloned().collect()
 }
@@ -129,7 +207,10 @@ fn source_files(dir: &std::path::Path, ext: &str, out: &mut Vec<String>) {
 fn every_message_exists_in_both_languages() {
     let zh = translation_keys("zh-CN");
     let en = translation_keys("en");
-    assert_eq!(zh.symmetric_difference(&en).collect::<Vec<_>>(), Vec::<&String>::new());
+    assert_eq!(
+        zh.symmetric_difference(&en).collect::<Vec<_>>(),
+        Vec::<&String>::new()
+    );
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut rust = Vec::new();
@@ -147,10 +228,17 @@ fn every_message_exists_in_both_languages() {
             .collect()
     };
     for file in &rust {
-        for code in quoted(file, "forbidden_code").into_iter().chain(quoted(file, "bad_request")).chain(quoted(file, "AppError::conflict")) {
+        for code in quoted(file, "forbidden_code")
+            .into_iter()
+            .chain(quoted(file, "bad_request"))
+            .chain(quoted(file, "AppError::conflict"))
+        {
             needed.insert(format!("error.{code}"));
         }
-        for call in ["StatusCode::UNAUTHORIZED,", "StatusCode::TOO_MANY_REQUESTS,"] {
+        for call in [
+            "StatusCode::UNAUTHORIZED,",
+            "StatusCode::TOO_MANY_REQUESTS,",
+        ] {
             for code in quoted(file, call) {
                 needed.insert(format!("error.{code}"));
             }
@@ -158,7 +246,12 @@ fn every_message_exists_in_both_languages() {
         for marker in [".add(", "AppError::field("] {
             for (i, _) in file.match_indices(marker) {
                 let args = &file[i..(i + 200).min(file.len())];
-                if let Some(code) = args.split(',').nth(1).and_then(|a| a.trim().strip_prefix('"')).and_then(|a| a.split('"').next()) {
+                if let Some(code) = args
+                    .split(',')
+                    .nth(1)
+                    .and_then(|a| a.trim().strip_prefix('"'))
+                    .and_then(|a| a.split('"').next())
+                {
                     needed.insert(format!("field_error.{code}"));
                 }
             }
@@ -169,7 +262,16 @@ fn every_message_exists_in_both_languages() {
             }
         }
     }
-    for code in ["validation_failed", "unauthenticated", "forbidden", "not_found", "internal_error", "too_many_attempts", "invalid_json", "invalid_query"] {
+    for code in [
+        "validation_failed",
+        "unauthenticated",
+        "forbidden",
+        "not_found",
+        "internal_error",
+        "too_many_attempts",
+        "invalid_json",
+        "invalid_query",
+    ] {
         needed.insert(format!("error.{code}"));
     }
     let mut js = Vec::new();
@@ -185,7 +287,15 @@ fn every_message_exists_in_both_languages() {
         let code = key.rsplit('.').next().unwrap_or_default();
         !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
     };
-    let missing: Vec<_> = needed.iter().filter(is_code).filter(|k| !zh.contains(*k)).collect();
+    let missing: Vec<_> = needed
+        .iter()
+        .filter(is_code)
+        .filter(|k| !zh.contains(*k))
+        .collect();
     assert!(missing.is_empty(), "missing translations: {missing:?}");
-    assert!(needed.len() > 40, "the scan found the keys ({})", needed.len());
+    assert!(
+        needed.len() > 40,
+        "the scan found the keys ({})",
+        needed.len()
+    );
 }

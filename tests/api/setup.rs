@@ -23,7 +23,10 @@ fn setup_is_needed_until_done_and_then_refused() {
     );
     assert_eq!(again.status, 409);
     assert_eq!(again.error_code(), "already_set_up");
-    let users: i64 = app.sql().query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    let users: i64 = app
+        .sql()
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(users, 1, "the refused setup created nothing");
 }
 
@@ -40,7 +43,11 @@ fn setup_reports_every_bad_field_in_the_callers_language() {
     assert_eq!(answer.error_code(), "validation_failed");
     let fields = answer.body["error"]["fields"].as_object().unwrap();
     for field in ["company", "username", "password", "language", "timezone"] {
-        assert!(fields.contains_key(field), "{field} reported: {}", answer.text);
+        assert!(
+            fields.contains_key(field),
+            "{field} reported: {}",
+            answer.text
+        );
     }
     assert_eq!(fields["password"], "至少 8 个字符。");
 
@@ -49,13 +56,23 @@ fn setup_reports_every_bad_field_in_the_callers_language() {
         "/api/v1/setup",
         json!({"company": "Acme", "username": "boss", "password": "boss"}),
     );
-    assert_eq!(answer.body["error"]["fields"]["password"], "At least 8 characters.");
+    assert_eq!(
+        answer.body["error"]["fields"]["password"],
+        "At least 8 characters."
+    );
     let answer = browser.post(
         "/api/v1/setup",
         json!({"company": "Acme", "username": "bossboss", "password": "BOSSBOSS"}),
     );
-    assert_eq!(answer.body["error"]["field_codes"]["password"], "password_is_username");
-    assert_eq!(browser.get("/api/v1/setup").body["needed"], true, "nothing was created");
+    assert_eq!(
+        answer.body["error"]["field_codes"]["password"],
+        "password_is_username"
+    );
+    assert_eq!(
+        browser.get("/api/v1/setup").body["needed"],
+        true,
+        "nothing was created"
+    );
 }
 
 #[test]
@@ -77,8 +94,18 @@ fn concurrent_setups_create_exactly_one_administrator() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(results.iter().filter(|s| **s == 201).count(), 1, "{results:?}");
-    assert!(results.iter().all(|s| *s == 201 || *s == 409), "{results:?}");
-    let users: i64 = app.sql().query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        results.iter().filter(|s| **s == 201).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results.iter().all(|s| *s == 201 || *s == 409),
+        "{results:?}"
+    );
+    let users: i64 = app
+        .sql()
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(users, 1);
 }
