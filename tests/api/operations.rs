@@ -363,7 +363,9 @@ fn bad_configuration_exits_2_naming_the_key() {
     let data = dir.path().join("data");
     let data = data.to_str().unwrap();
     let file = dir.path().join("bad.toml");
-    let cases: Vec<(String, Vec<(&str, &str)>, &str)> = vec![
+    // (config file contents, environment, the key the error must name)
+    type Case = (String, Vec<(&'static str, &'static str)>, &'static str);
+    let cases: Vec<Case> = vec![
         ("[server]\nlisten = 8080\n".into(), vec![], "server.listen"),
         (
             "[server]\nlisten = \"not an address\"\n".into(),
