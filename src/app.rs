@@ -10,6 +10,7 @@ use crate::http::{
     metrics::{Metrics, PoolFigures},
 };
 use crate::i18n::{Lang, Translations};
+use crate::org;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
@@ -143,6 +144,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .configure(auth::routes::configure)
+                .configure(auth::tokens::configure)
+                .configure(org::departments::configure)
+                .configure(org::users::configure)
+                .configure(org::audit_log::configure)
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::get().to(assets::serve));

@@ -8,4 +8,5 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod i18n;
+pub mod org;
 pub mod time;

@@ -5,4 +5,5 @@ pub mod routes;
 pub mod session;
 pub mod setup;
 pub mod throttle;
+pub mod tokens;
 pub mod users;

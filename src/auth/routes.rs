@@ -204,11 +204,13 @@ async fn logout(
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let who = actor(user.id, &user.username, ip_text(&req));
-    let hash = user.session_hash().to_vec();
+    let hash = user.session_hash().map(<[u8]>::to_vec);
     state
         .db
         .write(move |tx| {
-            session::delete(tx, &hash)?;
+            if let Some(hash) = hash {
+                session::delete(tx, &hash)?;
+            }
             Ok(audit::record(tx, &who, "logout", None, json!({}))?)
         })
         .await?;
@@ -288,13 +290,13 @@ async fn change_password(
     }
     let hash = hash_password(new).await?;
     let who = actor(user.id, &user.username, ip.map(|ip| ip.to_string()));
-    let keep = user.session_hash().to_vec();
+    let keep = user.session_hash().map(<[u8]>::to_vec);
     state
         .db
         .write(move |tx| {
             users::set_password(tx, user.id, &hash)?;
             // Every other browser signed in as this user is signed out.
-            session::delete_for_user(tx, user.id, Some(&keep))?;
+            session::delete_for_user(tx, user.id, keep.as_deref())?;
             Ok(audit::record(
                 tx,
                 &who,

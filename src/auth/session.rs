@@ -21,27 +21,69 @@ pub const CSRF_HEADER: &str = "X-CSRF-Token";
 /// `last_seen_at` is refreshed at most this often, so reads do not each cost a write.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A browser session (the hash of its cookie token).
+    Session(Vec<u8>),
+    /// An API token (its id).
+    Token(i64),
+}
+
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub id: i64,
     pub username: String,
     pub is_admin: bool,
+    /// Empty for API tokens, which need no CSRF protection (no ambient cookie).
     pub csrf_token: String,
-    session_hash: Vec<u8>,
+    pub credential: Credential,
 }
 
 impl CurrentUser {
-    pub fn session_hash(&self) -> &[u8] {
-        &self.session_hash
+    pub fn session_hash(&self) -> Option<&[u8]> {
+        match &self.credential {
+            Credential::Session(hash) => Some(hash),
+            Credential::Token(_) => None,
+        }
+    }
+
+    /// Organisation and system settings are the administrators' alone.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
     }
 }
 
-struct SessionRow {
+/// The user behind a session or token, as every request needs it.
+struct Principal {
     user_id: i64,
     username: String,
     frozen: bool,
     is_admin: bool,
     language: Option<String>,
+}
+
+/// Columns read into a `Principal`, after which each query adds its own.
+const PRINCIPAL_COLUMNS: &str = "u.id, u.username, u.frozen, u.language,
+    EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+            WHERE ur.user_id = u.id AND r.builtin = 'administrator')";
+
+fn principal(r: &rusqlite::Row) -> rusqlite::Result<Principal> {
+    Ok(Principal {
+        user_id: r.get(0)?,
+        username: r.get(1)?,
+        frozen: r.get(2)?,
+        language: r.get(3)?,
+        is_admin: r.get(4)?,
+    })
+}
+
+struct SessionRow {
+    principal: Principal,
     csrf_token: String,
     created_at: i64,
     last_seen_at: i64,
@@ -119,24 +161,34 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
 
 fn lookup(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<SessionRow>> {
     conn.query_row(
-        "SELECT u.id, u.username, u.frozen, u.language, s.csrf_token, s.created_at, s.last_seen_at,
-                EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-                        WHERE ur.user_id = u.id AND r.builtin = 'administrator')
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ?1",
+        &format!(
+            "SELECT {PRINCIPAL_COLUMNS}, s.csrf_token, s.created_at, s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
+        ),
         [hash],
         |r| {
             Ok(SessionRow {
-                user_id: r.get(0)?,
-                username: r.get(1)?,
-                frozen: r.get(2)?,
-                language: r.get(3)?,
-                csrf_token: r.get(4)?,
-                created_at: r.get(5)?,
-                last_seen_at: r.get(6)?,
-                is_admin: r.get(7)?,
+                principal: principal(r)?,
+                csrf_token: r.get(5)?,
+                created_at: r.get(6)?,
+                last_seen_at: r.get(7)?,
             })
         },
+    )
+    .optional()
+}
+
+fn lookup_token(
+    conn: &Connection,
+    hash: &[u8],
+) -> rusqlite::Result<Option<(Principal, i64, Option<i64>)>> {
+    conn.query_row(
+        &format!(
+            "SELECT {PRINCIPAL_COLUMNS}, t.id, t.last_used_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
+        ),
+        [hash],
+        |r| Ok((principal(r)?, r.get(5)?, r.get(6)?)),
     )
     .optional()
 }
@@ -154,11 +206,73 @@ fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-async fn authenticate(req: HttpRequest) -> Result<CurrentUser, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| AppError::internal("application state missing"))?;
+        .ok_or_else(|| AppError::internal("application state missing"))
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let header = req.headers().get("Authorization")?.to_str().ok()?;
+    let token = header.strip_prefix("Bearer ")?.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+/// Marks the request with the user's language and builds the `CurrentUser`.
+fn admit(
+    req: &HttpRequest,
+    who: Principal,
+    csrf_token: String,
+    credential: Credential,
+) -> CurrentUser {
+    if let Some(lang) = who.language.as_deref().and_then(Lang::parse) {
+        req.extensions_mut().insert(UserLang(lang));
+    }
+    CurrentUser {
+        id: who.user_id,
+        username: who.username,
+        is_admin: who.is_admin,
+        csrf_token,
+        credential,
+    }
+}
+
+async fn authenticate(req: HttpRequest) -> Result<CurrentUser, AppError> {
+    match bearer_token(&req) {
+        Some(token) => authenticate_token(req, token).await,
+        None => authenticate_session(req).await,
+    }
+}
+
+async fn authenticate_token(req: HttpRequest, token: String) -> Result<CurrentUser, AppError> {
+    let state = app_state(&req)?;
+    let hash = token_hash(&token);
+    let (who, token_id, last_used_at) = state
+        .db
+        .read(move |conn| Ok(lookup_token(conn, &hash)?))
+        .await?
+        .ok_or_else(AppError::unauthenticated)?;
+    if who.frozen {
+        return Err(AppError::forbidden_code("account_frozen"));
+    }
+    let now = now_ms();
+    if last_used_at.is_none_or(|used| now - used > TOUCH_INTERVAL_MS) {
+        state
+            .db
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2",
+                    params![now, token_id],
+                )?;
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(admit(&req, who, String::new(), Credential::Token(token_id)))
+}
+
+async fn authenticate_session(req: HttpRequest) -> Result<CurrentUser, AppError> {
+    let state = app_state(&req)?;
     let token = req
         .cookie(SESSION_COOKIE)
         .map(|c| c.value().to_string())
@@ -175,10 +289,10 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, AppError> {
     let idle_ms = state.config.auth.session_idle_minutes * 60_000;
     let absolute_ms = state.config.auth.session_absolute_hours * 3_600_000;
     let expired = now - row.last_seen_at > idle_ms || now - row.created_at > absolute_ms;
-    if expired || row.frozen {
+    if expired || row.principal.frozen {
         let stale = hash.clone();
         state.db.write(move |tx| Ok(delete(tx, &stale)?)).await?;
-        return Err(if row.frozen {
+        return Err(if row.principal.frozen {
             AppError::forbidden_code("account_frozen")
         } else {
             AppError::unauthenticated()
@@ -208,16 +322,12 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, AppError> {
             })
             .await?;
     }
-    if let Some(lang) = row.language.as_deref().and_then(Lang::parse) {
-        req.extensions_mut().insert(UserLang(lang));
-    }
-    Ok(CurrentUser {
-        id: row.user_id,
-        username: row.username,
-        is_admin: row.is_admin,
-        csrf_token: row.csrf_token,
-        session_hash: hash,
-    })
+    Ok(admit(
+        &req,
+        row.principal,
+        row.csrf_token,
+        Credential::Session(hash),
+    ))
 }
 
 impl FromRequest for CurrentUser {

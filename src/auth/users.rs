@@ -122,9 +122,9 @@ pub fn company_settings(conn: &Connection) -> rusqlite::Result<Value> {
 pub fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
     let mut user = conn
         .query_row(
-            "SELECT id, username, display_name, language, theme, font_size, timezone, version,
-                    created_at, updated_at
-             FROM users WHERE id = ?1",
+            "SELECT u.id, u.username, u.display_name, u.language, u.theme, u.font_size, u.timezone,
+                    u.version, u.created_at, u.updated_at, u.department_id, d.name
+             FROM users u LEFT JOIN departments d ON d.id = u.department_id WHERE u.id = ?1",
             [user_id],
             |r| {
                 Ok(json!({
@@ -138,6 +138,8 @@ pub fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
                     "version": r.get::<_, i64>(7)?,
                     "created_at": rfc3339(r.get(8)?),
                     "updated_at": rfc3339(r.get(9)?),
+                    "department_id": r.get::<_, Option<i64>>(10)?,
+                    "department_name": r.get::<_, Option<String>>(11)?,
                 }))
             },
         )

@@ -10,6 +10,7 @@ use std::path::Path;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_core.sql"),
     include_str!("migrations/002_audit.sql"),
+    include_str!("migrations/003_organisation.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod envelope;
 pub mod error;
+pub mod input;
 pub mod metrics;
 
 use crate::i18n::Lang;

@@ -6,4 +6,5 @@ mod helpers;
 mod auth;
 mod http_basics;
 mod operations;
+mod organisation;
 mod setup;
