@@ -12,11 +12,17 @@ import { loginPage } from './pages/login.js';
 import { homePage } from './pages/home.js';
 import { mePage } from './pages/me.js';
 import { notFoundPage } from './pages/notfound.js';
+import { usersPage } from './pages/settings/users.js';
+import { departmentsPage } from './pages/settings/departments.js';
+import { auditPage } from './pages/settings/audit.js';
 
 route('/setup', setupPage, { public: true });
 route('/login', loginPage, { public: true });
 route('/', homePage);
 route('/me', mePage);
+route('/settings/users', usersPage, { admin: true });
+route('/settings/departments', departmentsPage, { admin: true });
+route('/settings/audit', auditPage, { admin: true });
 
 const app = document.getElementById('app');
 let shell = null;
@@ -55,7 +61,8 @@ function render() {
     shell = createShell({ rerender, onSignOut: signOut });
     mount(app, shell.el);
   }
-  const page = current.pattern ? current.render(current.params, current.query, rerender) : notFoundPage(path);
+  const allowed = current.pattern && (!current.options.admin || session.user.is_admin);
+  const page = allowed ? current.render(current.params, current.query, rerender) : notFoundPage(path);
   shell.show(page, current.pattern);
 }
 

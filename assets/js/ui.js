@@ -22,7 +22,14 @@ export function field(spec) {
     'aria-describedby': [spec.hint ? hintId : '', errorId].join(' ').trim(),
   };
   let input;
-  if (spec.type === 'select') {
+  let value = () => input.value;
+  if (spec.type === 'checkboxes') {
+    const chosen = new Set((spec.value || []).map(String));
+    const boxes = spec.options.map(([optionValue, label]) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', value: optionValue, checked: chosen.has(String(optionValue)) }), h('span', {}, label)));
+    input = h('div', { ...common, class: 'checks', role: 'group', tabindex: '-1' }, boxes);
+    value = () => [...input.querySelectorAll('input:checked')].map((box) => box.value);
+  } else if (spec.type === 'select') {
     input = h('select', { ...common, class: 'input' },
       spec.options.map(([value, label]) => h('option', { value, selected: String(value) === String(spec.value ?? '') }, label)));
   } else {
@@ -37,6 +44,7 @@ export function field(spec) {
   return {
     el,
     input,
+    value,
     setError(message) {
       error.hidden = !message;
       error.textContent = message || '';
@@ -61,7 +69,7 @@ export function createForm({ fields, submitLabel, busyLabel, onSubmit, validate,
   const controls = Object.fromEntries(fields.map((spec) => [spec.name, field(spec)]));
   const banner = h('div', { class: 'banner banner-error', role: 'alert', hidden: true });
   const button = h('button', { class: 'btn btn-primary', type: 'submit' }, submitLabel);
-  const values = () => Object.fromEntries(Object.entries(controls).map(([name, c]) => [name, c.input.value]));
+  const values = () => Object.fromEntries(Object.entries(controls).map(([name, c]) => [name, c.value()]));
   const showBanner = (message) => {
     banner.hidden = !message;
     banner.textContent = message || '';
@@ -172,4 +180,53 @@ export function toast(message, kind = 'ok') {
   const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, icon(kind === 'ok' ? 'check' : 'alert'), h('span', {}, message));
   host.append(el);
   setTimeout(() => el.remove(), 4000);
+}
+
+/**
+ * A table from column specs {label, cell(row) → node or text, className}. On a phone each row
+ * becomes a card, with the column labels shown beside the values.
+ */
+export function table(columns, rows, emptyText) {
+  if (!rows.length) return emptyState('inbox', emptyText);
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.className }, c.label)))),
+    h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => h('td', { class: c.className, 'data-label': c.label }, h('div', { class: 'cell' }, c.cell(row)))))))));
+}
+
+/** Page navigation for a list answer {total, page, per_page}. */
+export function pager(answer, goTo) {
+  const pages = Math.max(1, Math.ceil(answer.total / answer.per_page));
+  return h('nav', { class: 'pager', 'aria-label': t('list.pages') },
+    h('span', { class: 'muted' }, t('list.summary', { total: answer.total, page: answer.page, pages })),
+    h('div', { class: 'pager-buttons' },
+      h('button', { class: 'btn', type: 'button', disabled: answer.page <= 1, on: { click: () => goTo(answer.page - 1) } }, t('list.previous')),
+      h('button', { class: 'btn', type: 'button', disabled: answer.page >= pages, on: { click: () => goTo(answer.page + 1) } }, t('list.next'))));
+}
+
+/** A modal dialog; `content` is a node (often a form). Escape and the close button dismiss it. */
+export function openDialog(title, content) {
+  const dialog = h('dialog', { class: 'dialog', 'aria-label': title },
+    h('header', { class: 'dialog-head' }, h('h2', {}, title),
+      h('button', { class: 'icon-button', type: 'button', 'aria-label': t('common.close'), on: { click: () => dialog.close() } }, icon('close'))),
+    h('div', { class: 'dialog-body' }, content));
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  return dialog;
+}
+
+/** Asks before a consequential action; resolves true when confirmed. */
+export function confirmAction(title, message, confirmLabel) {
+  return new Promise((resolve) => {
+    let confirmed = false;
+    const dialog = openDialog(title, h('div', { class: 'form' }, h('p', {}, message),
+      h('div', { class: 'form-actions' },
+        h('button', { class: 'btn', type: 'button', on: { click: () => dialog.close() } }, t('common.cancel')),
+        h('button', { class: 'btn btn-danger', type: 'button', on: { click: () => { confirmed = true; dialog.close(); } } }, confirmLabel))));
+    dialog.addEventListener('close', () => resolve(confirmed));
+  });
+}
+
+export function badge(text, kind = 'neutral') {
+  return h('span', { class: `badge badge-${kind}` }, text);
 }

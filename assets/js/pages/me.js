@@ -1,10 +1,10 @@
 // Own preferences (#/me): profile, language, theme, font size, time zone, password.
 import { api } from '../api.js';
-import { h } from '../dom.js';
+import { h, icon, mount } from '../dom.js';
 import { LANGUAGES, t } from '../i18n.js';
-import { timeZones } from '../format.js';
+import { formatDateTime, timeZones } from '../format.js';
 import { savePreferences, session } from '../session.js';
-import { card, createForm, toast } from '../ui.js';
+import { card, confirmAction, createForm, errorText, loadInto, table, toast } from '../ui.js';
 
 export function mePage(params, query, rerender) {
   const user = session.user;
@@ -66,5 +66,47 @@ export function mePage(params, query, rerender) {
     h('header', { class: 'page-header' }, h('h1', {}, t('me.title'))),
     card(t('me.profile'), profile.el),
     card(t('me.appearance'), appearance.el),
-    card(t('me.password'), password.el));
+    card(t('me.password'), password.el),
+    tokensCard());
+}
+
+/** API tokens for integrations: created here, shown once, revocable. */
+function tokensCard() {
+  const list = h('div');
+  const revealed = h('div');
+  const refresh = () => loadInto(list, () => api('GET', '/tokens'), (answer) => table([
+    { label: t('tokens.name'), cell: (k) => [h('strong', {}, k.name), h('span', { class: 'cell-sub' }, `${k.prefix}…`)] },
+    { label: t('tokens.created'), cell: (k) => formatDateTime(k.created_at) },
+    { label: t('tokens.last_used'), cell: (k) => (k.last_used_at ? formatDateTime(k.last_used_at) : t('tokens.never_used')) },
+    { label: t('common.actions'), className: 'actions', cell: (k) => h('button', { class: 'btn', type: 'button', on: { click: () => revoke(k) } }, t('tokens.revoke')) },
+  ], answer.items, t('tokens.empty')));
+  const revoke = async (token) => {
+    if (!(await confirmAction(t('tokens.revoke'), t('tokens.revoke_confirm', { name: token.name }), t('tokens.revoke')))) return;
+    try {
+      await api('DELETE', `/tokens/${token.id}`);
+      mount(revealed);
+      refresh();
+    } catch (error) {
+      toast(errorText(error), 'error');
+    }
+  };
+  const form = createForm({
+    fields: [{ name: 'name', label: t('tokens.new_name'), required: true, maxlength: 60, hint: t('tokens.hint') }],
+    submitLabel: t('tokens.create'),
+    validate: (values) => (values.name.trim() ? {} : { name: t('field_error.required') }),
+    async onSubmit(values) {
+      const created = await api('POST', '/tokens', { name: values.name.trim() });
+      form.controls.name.input.value = '';
+      const code = h('code', {}, created.token);
+      mount(revealed, h('div', { class: 'banner' }, h('p', {}, t('tokens.shown_once')),
+        h('div', { class: 'secret' }, icon('key'), code,
+          h('button', { class: 'btn', type: 'button', on: { click: async () => {
+            await navigator.clipboard?.writeText(created.token);
+            toast(t('tokens.copied'));
+          } } }, t('tokens.copy')))));
+      refresh();
+    },
+  });
+  refresh();
+  return card(t('tokens.title'), h('p', { class: 'muted' }, t('tokens.intro')), revealed, list, form.el);
 }

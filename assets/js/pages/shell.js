@@ -6,9 +6,15 @@ import { savePreferences, session } from '../session.js';
 import { toast, errorText } from '../ui.js';
 
 // Modules add their entries here as they are built; nothing unbuilt is listed.
+// `admin: true` entries are shown to administrators only (the server refuses others anyway).
 const MENU = [
   { items: [{ path: '/', label: 'nav.home', icon: 'home' }] },
-  { group: 'nav.group.system', items: [{ path: '/me', label: 'nav.me', icon: 'user' }] },
+  { group: 'nav.group.system', items: [
+    { path: '/settings/users', label: 'nav.users', icon: 'users', admin: true },
+    { path: '/settings/departments', label: 'nav.departments', icon: 'tree', admin: true },
+    { path: '/settings/audit', label: 'nav.audit', icon: 'log', admin: true },
+    { path: '/me', label: 'nav.me', icon: 'user' },
+  ] },
 ];
 
 async function save(changes, rerender) {
@@ -26,7 +32,7 @@ function sidebar(closeNav) {
       h('img', { src: '/img/logo.svg', alt: '', width: 28, height: 28 }), h('span', {}, t('app.name'))),
     MENU.map((section) => h('div', { class: 'nav-section' },
       section.group ? h('div', { class: 'nav-group' }, t(section.group)) : null,
-      h('ul', {}, section.items.map((item) => h('li', {},
+      h('ul', {}, section.items.filter((item) => !item.admin || session.user.is_admin).map((item) => h('li', {},
         h('a', { class: 'nav-link', href: `#${item.path}`, dataset: { path: item.path }, on: { click: closeNav } },
           icon(item.icon), h('span', {}, t(item.label)))))))));
 }
