@@ -145,7 +145,17 @@ pub fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
         )
         .optional()?
         .ok_or_else(AppError::not_found)?;
-    let mut stmt = conn.prepare(
+    let roles = roles_of(conn, user_id)?;
+    let is_admin = roles.iter().any(|r| r["builtin"] == "administrator");
+    user["roles"] = json!(roles);
+    user["is_admin"] = json!(is_admin);
+    user["company"] = company_settings(conn)?;
+    Ok(user)
+}
+
+/// The roles a user holds, by name.
+pub fn roles_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.name, r.builtin FROM roles r JOIN user_roles ur ON ur.role_id = r.id
          WHERE ur.user_id = ?1 ORDER BY r.name",
     )?;
@@ -156,12 +166,8 @@ pub fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
                       "builtin": r.get::<_, Option<String>>(2)?}),
             )
         })?
-        .collect::<rusqlite::Result<Vec<Value>>>()?;
-    let is_admin = roles.iter().any(|r| r["builtin"] == "administrator");
-    user["roles"] = json!(roles);
-    user["is_admin"] = json!(is_admin);
-    user["company"] = company_settings(conn)?;
-    Ok(user)
+        .collect();
+    roles
 }
 
 /// Applies `PATCH /auth/me`. Only preference keys are accepted: anything else (roles, username,

@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod lock;
 pub mod migrations;
+pub mod query;
 
 use crate::http::error::AppError;
 use r2d2_sqlite::SqliteConnectionManager;

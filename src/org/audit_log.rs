@@ -4,11 +4,11 @@
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_settings;
+use crate::db::query::Conditions;
 use crate::http::error::AppError;
 use crate::http::input::ListParams;
 use crate::time::rfc3339;
 use actix_web::{web, HttpResponse};
-use rusqlite::params_from_iter;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -30,47 +30,33 @@ async fn list(
         .as_str()
         .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
         .unwrap_or(chrono_tz::Asia::Shanghai);
-    let mut conditions = Vec::new();
-    let mut values: Vec<rusqlite::types::Value> = Vec::new();
-    let mut condition = |sql: &str, value: rusqlite::types::Value| {
-        values.push(value);
-        conditions.push(sql.replace('?', &format!("?{}", values.len())));
-    };
+    let mut conditions = Conditions::default();
     if let Some(id) = list.id("user_id")? {
-        condition("user_id = ?", id.into());
+        conditions.add("user_id = ?", id);
     }
     if let Some(action) = list.text("action") {
-        condition("action = ?", action.to_string().into());
+        conditions.add("action = ?", action.to_string());
     }
     if let Some(entity) = list.text("entity") {
-        condition("entity = ?", entity.to_string().into());
+        conditions.add("entity = ?", entity.to_string());
     }
     if let Some(from) = list.day_start("from", zone, false)? {
-        condition("at >= ?", from.into());
+        conditions.add("at >= ?", from);
     }
     if let Some(to) = list.day_start("to", zone, true)? {
-        condition("at < ?", to.into());
+        conditions.add("at < ?", to);
     }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
-    let (limit, offset) = (list.per_page, list.offset());
+    let page = (list.per_page, list.offset());
     let (items, total) = state
         .db
         .read(move |conn| {
-            let total: i64 = conn.query_row(
-                &format!("SELECT count(*) FROM audit_log{filter}"),
-                params_from_iter(values.iter()),
-                |r| r.get(0),
-            )?;
-            let mut stmt = conn.prepare(&format!(
-                "SELECT id, at, user_id, username, action, entity, record_id, ip, detail
-                 FROM audit_log{filter} ORDER BY at DESC, id DESC LIMIT {limit} OFFSET {offset}"
-            ))?;
-            let items = stmt
-                .query_map(params_from_iter(values.iter()), |r| {
+            Ok(conditions.page(
+                conn,
+                "SELECT id, at, user_id, username, action, entity, record_id, ip, detail FROM audit_log",
+                "audit_log",
+                "at DESC, id DESC",
+                page,
+                |r| {
                     let detail: String = r.get(8)?;
                     Ok(json!({
                         "id": r.get::<_, i64>(0)?, "at": rfc3339(r.get(1)?),
@@ -79,9 +65,8 @@ async fn list(
                         "record_id": r.get::<_, Option<i64>>(6)?, "ip": r.get::<_, Option<String>>(7)?,
                         "detail": serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null),
                     }))
-                })?
-                .collect::<rusqlite::Result<Vec<Value>>>()?;
-            Ok((items, total))
+                },
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list.answer(items, total)))

@@ -7,11 +7,12 @@ use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::{self, CurrentUser};
 use crate::auth::{passwords, users as accounts};
+use crate::db::query::Conditions;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::{version_conflict, Body, ListParams};
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpRequest, HttpResponse};
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -47,19 +48,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Value> {
 }
 
 fn with_roles(conn: &Connection, mut user: Value) -> rusqlite::Result<Value> {
-    let id = user["id"].as_i64().unwrap_or_default();
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.name, r.builtin FROM roles r JOIN user_roles ur ON ur.role_id = r.id
-         WHERE ur.user_id = ?1 ORDER BY r.name",
-    )?;
-    let roles = stmt
-        .query_map([id], |r| {
-            Ok(
-                json!({"id": r.get::<_, i64>(0)?, "name": r.get::<_, String>(1)?,
-                      "builtin": r.get::<_, Option<String>>(2)?}),
-            )
-        })?
-        .collect::<rusqlite::Result<Vec<Value>>>()?;
+    let roles = accounts::roles_of(conn, user["id"].as_i64().unwrap_or_default())?;
     user["role_ids"] = json!(roles.iter().map(|r| r["id"].clone()).collect::<Vec<_>>());
     user["roles"] = json!(roles);
     Ok(user)
@@ -142,46 +131,33 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     let list = ListParams::parse(query.into_inner(), &["q", "department_id", "frozen"])?;
-    // Conditions are fixed text with positional parameters; values are always bound.
-    let mut conditions = Vec::new();
-    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut conditions = Conditions::default();
     if let Some(q) = list.text("q") {
         let escaped = q
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        values.push(format!("%{escaped}%").into());
-        conditions.push(
-            "(u.username LIKE ?1 ESCAPE '\\' OR u.display_name LIKE ?1 ESCAPE '\\')".to_string(),
+        conditions.add(
+            "(u.username LIKE ? ESCAPE '\\' OR u.display_name LIKE ? ESCAPE '\\')",
+            format!("%{escaped}%"),
         );
     }
     if let Some(department) = list.id("department_id")? {
-        values.push(department.into());
-        conditions.push(format!("u.department_id = ?{}", values.len()));
+        conditions.add("u.department_id = ?", department);
     }
     if let Some(frozen) = list.flag("frozen")? {
-        values.push(i64::from(frozen).into());
-        conditions.push(format!("u.frozen = ?{}", values.len()));
+        conditions.add("u.frozen = ?", i64::from(frozen));
     }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
-    let (limit, offset) = (list.per_page, list.offset());
+    let page = (list.per_page, list.offset());
     let (items, total) = state
         .db
         .read(move |conn| {
-            let total: i64 = conn.query_row(
-                &format!("SELECT count(*) FROM users u{filter}"),
-                params_from_iter(values.iter()),
-                |r| r.get(0),
-            )?;
-            let mut stmt = conn.prepare(&format!(
-                "{SELECT}{filter} ORDER BY u.frozen, u.display_name COLLATE NOCASE, u.id LIMIT {limit} OFFSET {offset}"
-            ))?;
-            let rows = stmt.query_map(params_from_iter(values.iter()), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-            let items = rows.into_iter().map(|u| with_roles(conn, u)).collect::<rusqlite::Result<Vec<_>>>()?;
+            let order = "u.frozen, u.display_name COLLATE NOCASE, u.id";
+            let (rows, total) = conditions.page(conn, SELECT, "users u", order, page, row)?;
+            let items = rows
+                .into_iter()
+                .map(|u| with_roles(conn, u))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((items, total))
         })
         .await?;

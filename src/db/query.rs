@@ -1,0 +1,54 @@
+//! A small builder for filtered, paged lists: conditions are fixed SQL text written in the code,
+//! values are always bound parameters.
+
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection, Row};
+
+#[derive(Default)]
+pub struct Conditions {
+    parts: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Conditions {
+    /// Adds `sql` (every `?` in it stands for `value`) to the conditions, joined by AND.
+    pub fn add(&mut self, sql: &str, value: impl Into<Value>) {
+        self.values.push(value.into());
+        self.parts
+            .push(sql.replace('?', &format!("?{}", self.values.len())));
+    }
+
+    fn clause(&self) -> String {
+        if self.parts.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.parts.join(" AND "))
+        }
+    }
+
+    /// The total matching rows of `from`, and one page of `select` (which must read from the
+    /// same tables) in `order`.
+    pub fn page<T>(
+        &self,
+        conn: &Connection,
+        select: &str,
+        from: &str,
+        order: &str,
+        (limit, offset): (i64, i64),
+        map: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<(Vec<T>, i64)> {
+        let clause = self.clause();
+        let total = conn.query_row(
+            &format!("SELECT count(*) FROM {from}{clause}"),
+            params_from_iter(self.values.iter()),
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "{select}{clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        ))?;
+        let items = stmt
+            .query_map(params_from_iter(self.values.iter()), map)?
+            .collect::<rusqlite::Result<Vec<T>>>()?;
+        Ok((items, total))
+    }
+}
