@@ -148,6 +148,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(org::departments::configure)
                 .configure(org::users::configure)
                 .configure(org::audit_log::configure)
+                .configure(org::system::configure)
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::get().to(assets::serve));

@@ -15,6 +15,7 @@ import { notFoundPage } from './pages/notfound.js';
 import { usersPage } from './pages/settings/users.js';
 import { departmentsPage } from './pages/settings/departments.js';
 import { auditPage } from './pages/settings/audit.js';
+import { systemPage } from './pages/settings/system.js';
 
 route('/setup', setupPage, { public: true });
 route('/login', loginPage, { public: true });
@@ -23,6 +24,7 @@ route('/me', mePage);
 route('/settings/users', usersPage, { admin: true });
 route('/settings/departments', departmentsPage, { admin: true });
 route('/settings/audit', auditPage, { admin: true });
+route('/settings/system', systemPage, { admin: true });
 
 const app = document.getElementById('app');
 let shell = null;

@@ -2,6 +2,7 @@
 
 pub mod audit_log;
 pub mod departments;
+pub mod system;
 pub mod users;
 
 use crate::audit::Actor;

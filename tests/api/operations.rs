@@ -33,7 +33,7 @@ fn backup_while_writes_run_passes_integrity_check() {
     let out = app.dir.path().join("backups");
     let stop = AtomicBool::new(false);
     let writes = AtomicUsize::new(0);
-    let printed: Vec<String> = std::thread::scope(|scope| {
+    let (outputs, during) = std::thread::scope(|scope| {
         for worker in 0..3 {
             let (app, stop, writes) = (&app, &stop, &writes);
             scope.spawn(move || {
@@ -53,32 +53,33 @@ fn backup_while_writes_run_passes_integrity_check() {
                 }
             });
         }
-        let mut printed = Vec::new();
-        for _ in 0..3 {
-            let output = kehu(
-                &[
-                    "backup",
-                    "--data-dir",
-                    &data_dir_arg(&app),
-                    "--out",
-                    out.to_str().unwrap(),
-                ],
-                None,
-            );
-            assert!(
-                output.status.success(),
-                "backup failed: {}",
-                text(&output.stderr)
-            );
-            printed.push(text(&output.stdout).trim().to_string());
+        while writes.load(Ordering::Relaxed) < 3 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
+        let before = writes.load(Ordering::Relaxed);
+        let args = [
+            "backup",
+            "--data-dir",
+            &data_dir_arg(&app),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let outputs: Vec<_> = (0..3).map(|_| kehu(&args, None)).collect();
+        let during = writes.load(Ordering::Relaxed) - before;
+        // Stop the writers before any assertion, so a failure cannot leave them running.
         stop.store(true, Ordering::Relaxed);
-        printed
+        (outputs, during)
     });
-    assert!(
-        writes.load(Ordering::Relaxed) > 10,
-        "writes really ran alongside"
-    );
+    assert!(during > 0, "writes ran while the backups did");
+    let mut printed = Vec::new();
+    for output in outputs {
+        assert!(
+            output.status.success(),
+            "backup failed: {}",
+            text(&output.stderr)
+        );
+        printed.push(text(&output.stdout).trim().to_string());
+    }
     for file in &printed {
         let path = Path::new(file);
         assert!(path.is_file(), "printed path exists: {file}");

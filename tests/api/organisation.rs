@@ -510,3 +510,79 @@ fn the_audit_log_filters_by_user_action_and_day() {
         1
     );
 }
+
+#[test]
+fn administrators_back_up_and_download_from_the_browser() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let status = admin.get("/api/v1/system/status");
+    assert_eq!(status.status, 200);
+    assert_eq!(
+        status.body["schema_version"],
+        kehu::db::migrations::latest_version()
+    );
+    assert!(status.body["database_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(status.body["backups"], json!([]));
+
+    let created = admin.post("/api/v1/system/backups", json!({}));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let name = created.body["name"].as_str().unwrap().to_string();
+    assert!(
+        name.starts_with("kehu-manual-") && name.ends_with(".db"),
+        "{name}"
+    );
+    assert_eq!(
+        admin.get("/api/v1/system/status").body["backups"][0]["name"],
+        name.as_str()
+    );
+
+    let download = admin
+        .client
+        .get(app.url(&format!("/api/v1/system/backups/{name}")))
+        .send()
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&name));
+    let bytes = download.bytes().unwrap();
+    assert!(bytes.starts_with(b"SQLite format 3\0"));
+    let copy = app.dir.path().join("downloaded.db");
+    std::fs::write(&copy, &bytes).unwrap();
+    kehu::db::backup::verify_database(&copy).expect("the download is a sound Kehu database");
+
+    std::fs::write(app.dir.path().join("secret.db"), b"not for download").unwrap();
+    for bad in [
+        "..%2Fsecret.db",
+        "kehu-nothing.db",
+        "..%2F..%2Fetc%2Fpasswd",
+        "kehu.db",
+    ] {
+        assert_eq!(
+            admin.get(&format!("/api/v1/system/backups/{bad}")).status,
+            404,
+            "{bad}"
+        );
+    }
+    let actions: Vec<String> = app
+        .sql()
+        .prepare("SELECT action FROM audit_log WHERE action LIKE 'backup%' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(actions, ["backup", "backup_downloaded"]);
+
+    let employee = create_user(&admin, "clerk", None, false);
+    let mut clerk = app.browser();
+    clerk.login("clerk", "employee-pass-1");
+    assert_eq!(employee["roles"], json!([]));
+    assert_eq!(clerk.get("/api/v1/system/status").status, 403);
+    assert_eq!(clerk.post("/api/v1/system/backups", json!({})).status, 403);
+    assert_eq!(
+        clerk.get(&format!("/api/v1/system/backups/{name}")).status,
+        403
+    );
+}

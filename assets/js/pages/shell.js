@@ -13,6 +13,7 @@ const MENU = [
     { path: '/settings/users', label: 'nav.users', icon: 'users', admin: true },
     { path: '/settings/departments', label: 'nav.departments', icon: 'tree', admin: true },
     { path: '/settings/audit', label: 'nav.audit', icon: 'log', admin: true },
+    { path: '/settings/system', label: 'nav.system', icon: 'settings', admin: true },
     { path: '/me', label: 'nav.me', icon: 'user' },
   ] },
 ];

@@ -8,7 +8,7 @@ import { field, loadInto, pager, table } from '../../ui.js';
 export const AUDIT_ACTIONS = [
   'login', 'login_failed', 'login_refused_frozen', 'logout', 'setup', 'password_changed', 'password_reset',
   'user_created', 'user_updated', 'user_frozen', 'user_unfrozen', 'department_created', 'department_updated',
-  'department_deleted', 'token_created', 'token_revoked', 'backup',
+  'department_deleted', 'token_created', 'token_revoked', 'backup', 'backup_downloaded',
 ];
 
 const actionLabel = (action) => (has(`audit.action.${action}`) ? t(`audit.action.${action}`) : action);
