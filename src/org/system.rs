@@ -47,6 +47,14 @@ fn backups_in(dir: &Path) -> Vec<(String, PathBuf)> {
     found
 }
 
+/// The full path an operator can find on the server (relative paths depend on where Kehu started).
+fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
 fn modified_ms(path: &Path) -> i64 {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
@@ -77,9 +85,9 @@ async fn status(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpRes
         json!({
             "version": env!("CARGO_PKG_VERSION"),
             "schema_version": schema,
-            "database_path": db_path.display().to_string(),
+            "database_path": absolute(&db_path),
             "database_bytes": file_bytes(&db_path) + file_bytes(&wal),
-            "backup_dir": backup_dir.display().to_string(),
+            "backup_dir": absolute(&backup_dir),
             "backups": backups,
         })
     })

@@ -522,6 +522,13 @@ fn administrators_back_up_and_download_from_the_browser() {
         kehu::db::migrations::latest_version()
     );
     assert!(status.body["database_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        status.body["database_path"]
+            .as_str()
+            .unwrap()
+            .starts_with('/'),
+        "absolute for the operator"
+    );
     assert_eq!(status.body["backups"], json!([]));
 
     let created = admin.post("/api/v1/system/backups", json!({}));
