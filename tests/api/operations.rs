@@ -26,6 +26,26 @@ fn data_dir_arg(app: &TestApp) -> String {
     app.data_dir().display().to_string()
 }
 
+/// Runs `kehu backup` for `app` into `out` (plus `extra` arguments); returns the file it printed.
+fn backup_with(app: &TestApp, out: &Path, extra: &[&str]) -> PathBuf {
+    let data_dir = data_dir_arg(app);
+    let mut args = vec![
+        "backup",
+        "--data-dir",
+        &data_dir,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = kehu(&args, None);
+    assert!(
+        output.status.success(),
+        "backup failed: {}",
+        text(&output.stderr)
+    );
+    PathBuf::from(text(&output.stdout).trim())
+}
+
 #[test]
 fn backup_while_writes_run_passes_integrity_check() {
     let app = spawn_app();
@@ -119,20 +139,7 @@ fn backup_keeps_only_the_newest_n() {
     std::fs::write(out.join("notes.txt"), b"not ours").unwrap();
     let mut written = Vec::new();
     for _ in 0..4 {
-        let output = kehu(
-            &[
-                "backup",
-                "--data-dir",
-                &data_dir_arg(&app),
-                "--out",
-                out.to_str().unwrap(),
-                "--keep",
-                "2",
-            ],
-            None,
-        );
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        written.push(PathBuf::from(text(&output.stdout).trim()));
+        written.push(backup_with(&app, &out, &["--keep", "2"]));
     }
     assert_eq!(
         backups_in(&out, "kehu-backup-"),
@@ -150,18 +157,7 @@ fn restore_round_trip_keeps_the_replaced_database() {
     let app = spawn_app();
     let admin = app.setup_admin();
     let out = app.dir.path().join("b");
-    let output = kehu(
-        &[
-            "backup",
-            "--data-dir",
-            &data_dir_arg(&app),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(output.status.success());
-    let backup = text(&output.stdout).trim().to_string();
+    let backup = backup_with(&app, &out, &[]).display().to_string();
     admin.patch(
         "/api/v1/auth/me",
         json!({"display_name": "changed after the backup"}),
@@ -250,17 +246,7 @@ fn restore_is_refused_while_a_server_uses_the_data_dir() {
     let app = spawn_app();
     app.setup_admin();
     let out = app.dir.path().join("b");
-    let output = kehu(
-        &[
-            "backup",
-            "--data-dir",
-            &data_dir_arg(&app),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
-    let backup = text(&output.stdout).trim().to_string();
+    let backup = backup_with(&app, &out, &[]).display().to_string();
     let output = kehu(
         &["restore", "--data-dir", &data_dir_arg(&app), &backup],
         None,
