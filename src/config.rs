@@ -72,7 +72,8 @@ pub struct BackupConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppConfig {
-    /// Language for users whose browser speaks neither Chinese nor English: "zh-CN" or "en".
+    /// Setup-page language for browsers that speak neither Chinese nor English ("zh-CN" or "en");
+    /// after setup the company's default language applies.
     pub default_language: String,
 }
 
@@ -108,7 +109,7 @@ impl Default for Config {
                 keep: 14,
             },
             app: AppConfig {
-                default_language: "zh-CN".into(),
+                default_language: "en".into(),
             },
             log: LogConfig {
                 level: "info".into(),

@@ -109,3 +109,30 @@ fn concurrent_setups_create_exactly_one_administrator() {
         .unwrap();
     assert_eq!(users, 1);
 }
+
+#[test]
+fn the_setup_page_speaks_chinese_to_chinese_browsers_and_english_otherwise() {
+    let app = spawn_app();
+    let status = app.browser().get("/api/v1/setup");
+    assert_eq!(
+        status.body["default_language"], "en",
+        "the fallback before setup is English"
+    );
+    let mut browser = app.browser();
+    browser.language = Some("fr-FR,fr;q=0.9");
+    let french = browser.post("/api/v1/setup", json!({}));
+    assert_eq!(
+        french.body["error"]["message"],
+        "Please check the highlighted fields."
+    );
+    browser.language = Some("zh-TW,zh;q=0.9");
+    let chinese = browser.post("/api/v1/setup", json!({}));
+    assert_eq!(chinese.body["error"]["message"], "请检查标出的字段。");
+
+    app.setup_admin();
+    let after = app.browser().get("/api/v1/setup");
+    assert_eq!(
+        after.body["default_language"], "zh-CN",
+        "then the company's choice"
+    );
+}
