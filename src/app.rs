@@ -1,6 +1,6 @@
 //! Builds the server: shared state, routes, middleware, and its lifecycle.
 
-use crate::auth::{self, session::CurrentUser, throttle::Throttle};
+use crate::auth::{self, session::Admin, throttle::Throttle};
 use crate::config::Config;
 use crate::db::{lock::DataDirLock, Db};
 use crate::http::{
@@ -166,10 +166,7 @@ async fn api_not_found() -> Result<HttpResponse, AppError> {
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
     if !loopback {
-        let user = CurrentUser::extract(&req).await?;
-        if !user.is_admin {
-            return Err(AppError::forbidden());
-        }
+        Admin::extract(&req).await?;
     }
     let (open, idle) = state.db.pool_state();
     let body = state.metrics.render(PoolFigures {

@@ -339,6 +339,32 @@ impl FromRequest for CurrentUser {
     }
 }
 
+/// A signed-in administrator. Organisation and system routes take this instead of
+/// `CurrentUser`, so the check cannot be forgotten: anyone else gets 403 before the handler runs.
+pub struct Admin(pub CurrentUser);
+
+impl std::ops::Deref for Admin {
+    type Target = CurrentUser;
+
+    fn deref(&self) -> &CurrentUser {
+        &self.0
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Admin, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = authenticate(req).await?;
+            user.require_admin()?;
+            Ok(Admin(user))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! user, action, entity and a date range read in the company's time zone.
 
 use crate::app::AppState;
-use crate::auth::session::CurrentUser;
+use crate::auth::session::Admin;
 use crate::auth::users::company_settings;
 use crate::db::query::Conditions;
 use crate::http::error::AppError;
@@ -18,10 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn list(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    _admin: Admin,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let list = ListParams::parse(
         query.into_inner(),
         &["user_id", "action", "entity", "from", "to"],

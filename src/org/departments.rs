@@ -5,7 +5,7 @@
 use super::actor;
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::session::CurrentUser;
+use crate::auth::session::{Admin, CurrentUser};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::{version_conflict, Body};
 use crate::time::{now_ms, rfc3339};
@@ -127,10 +127,9 @@ async fn get(
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let body = Body::parse(body.into_inner())?;
     let mut errors = FieldErrors::new();
     body.refuse_others(&["name", "parent_id"], &mut errors);
@@ -167,11 +166,10 @@ async fn create(
 async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     id: web::Path<i64>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let id = id.into_inner();
     let body = Body::parse(body.into_inner())?;
     let mut errors = FieldErrors::new();
@@ -256,10 +254,9 @@ fn move_subtree(
 async fn remove(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let id = id.into_inner();
     let who = actor(&req, &user);
     state

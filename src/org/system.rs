@@ -5,7 +5,7 @@
 use super::actor;
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::session::CurrentUser;
+use crate::auth::session::Admin;
 use crate::db::{backup, migrations};
 use crate::http::error::AppError;
 use crate::time::rfc3339;
@@ -67,8 +67,7 @@ fn backup_json(name: &str, path: &Path) -> Value {
     json!({ "name": name, "bytes": file_bytes(path), "created_at": rfc3339(modified_ms(path)) })
 }
 
-async fn status(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+async fn status(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
     let db_path = state.db.path().to_path_buf();
     let backup_dir = state.config.backup_dir();
     let schema = state
@@ -99,9 +98,8 @@ async fn status(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpRes
 async fn create_backup(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let db_path = state.db.path().to_path_buf();
     let backup_dir = state.config.backup_dir();
     let file = web::block(move || backup::write_backup(&db_path, &backup_dir, MANUAL_LABEL))
@@ -125,10 +123,9 @@ async fn create_backup(
 async fn download_backup(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let name = name.into_inner();
     let backup_dir = state.config.backup_dir();
     let wanted = name.clone();

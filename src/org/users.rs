@@ -5,7 +5,7 @@
 use super::{actor, departments};
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::session::{self, CurrentUser};
+use crate::auth::session::{self, Admin};
 use crate::auth::{passwords, users as accounts};
 use crate::db::query::Conditions;
 use crate::http::error::{AppError, FieldErrors};
@@ -126,10 +126,9 @@ fn set_roles(conn: &Connection, user_id: i64, role_ids: &[i64]) -> Result<(), Ap
 
 async fn list(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    _admin: Admin,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let list = ListParams::parse(query.into_inner(), &["q", "department_id", "frozen"])?;
     let mut conditions = Conditions::default();
     if let Some(q) = list.text("q") {
@@ -166,10 +165,9 @@ async fn list(
 
 async fn get(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    _admin: Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let id = id.into_inner();
     Ok(HttpResponse::Ok().json(state.db.read(move |conn| load(conn, id)).await?))
 }
@@ -177,10 +175,9 @@ async fn get(
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let body = Body::parse(body.into_inner())?;
     let mut errors = FieldErrors::new();
     body.refuse_others(
@@ -232,11 +229,10 @@ async fn create(
 async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     id: web::Path<i64>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let id = id.into_inner();
     let body = Body::parse(body.into_inner())?;
     let mut errors = FieldErrors::new();
@@ -302,10 +298,9 @@ async fn update(
 async fn freeze(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let id = id.into_inner();
     if id == user.id {
         return Err(AppError::conflict("cannot_freeze_self"));
@@ -341,10 +336,9 @@ async fn freeze(
 async fn unfreeze(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let id = id.into_inner();
     let who = actor(&req, &user);
     let user = state
@@ -365,11 +359,10 @@ async fn unfreeze(
 async fn reset_password(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Admin,
     id: web::Path<i64>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
     let id = id.into_inner();
     let body = Body::parse(body.into_inner())?;
     let password = body.text("password").unwrap_or_default().to_string();
@@ -410,8 +403,7 @@ async fn reset_password(
 }
 
 /// The roles a user can be given (administrators assign them).
-async fn roles(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+async fn roles(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
     let items = state
         .db
         .read(|conn| {
