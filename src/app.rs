@@ -10,7 +10,7 @@ use crate::http::{
     metrics::{Metrics, PoolFigures},
 };
 use crate::i18n::{Lang, Translations};
-use crate::org;
+use crate::{access, crm, entity, org};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
@@ -149,6 +149,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(org::users::configure)
                 .configure(org::audit_log::configure)
                 .configure(org::system::configure)
+                .configure(access::roles::configure)
+                .configure(entity::meta::configure)
+                .configure(entity::search::configure)
+                .configure(crm::followups::configure)
+                // Last: `/{entity}` routes must not shadow the specific ones above.
+                .configure(entity::routes::configure)
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::get().to(assets::serve));

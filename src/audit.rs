@@ -29,6 +29,33 @@ pub fn record(
     target: Option<(&str, i64)>,
     detail: Value,
 ) -> rusqlite::Result<()> {
+    insert(
+        conn,
+        actor,
+        action,
+        (target.map(|t| t.0), target.map(|t| t.1)),
+        detail,
+    )
+}
+
+/// An entry about a whole entity rather than one record (an export, a transfer).
+pub fn record_for_entity(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    entity: &str,
+    detail: Value,
+) -> rusqlite::Result<()> {
+    insert(conn, actor, action, (Some(entity), None), detail)
+}
+
+fn insert(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    (entity, record_id): (Option<&str>, Option<i64>),
+    detail: Value,
+) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO audit_log (at, user_id, username, action, entity, record_id, ip, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -37,8 +64,8 @@ pub fn record(
             actor.user_id,
             actor.username,
             action,
-            target.map(|t| t.0),
-            target.map(|t| t.1),
+            entity,
+            record_id,
             actor.ip,
             detail.to_string()
         ],

@@ -1,6 +1,8 @@
 //! User accounts as the signed-in user sees them: their profile, preferences and password.
 //! (Administration of other users belongs to the organisation module.)
 
+use crate::access::Rights;
+use crate::crm;
 use crate::http::error::{AppError, FieldErrors};
 use crate::i18n::Lang;
 use crate::time::{now_ms, rfc3339};
@@ -118,6 +120,14 @@ pub fn company_settings(conn: &Connection) -> rusqlite::Result<Value> {
     Ok(Value::Object(company))
 }
 
+/// The company's time zone, in which dates in queries are read.
+pub fn company_zone(conn: &Connection) -> rusqlite::Result<chrono_tz::Tz> {
+    Ok(company_settings(conn)?["timezone"]
+        .as_str()
+        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::Asia::Shanghai))
+}
+
 /// The signed-in user's own view: profile, preferences, roles, and the company they work for.
 pub fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
     let mut user = conn
@@ -149,6 +159,7 @@ pub fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
     let is_admin = roles.iter().any(|r| r["builtin"] == "administrator");
     user["roles"] = json!(roles);
     user["is_admin"] = json!(is_admin);
+    user["permissions"] = Rights::load(conn, user_id)?.json(&crm::module_names());
     user["company"] = company_settings(conn)?;
     Ok(user)
 }

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_core.sql"),
     include_str!("migrations/002_audit.sql"),
     include_str!("migrations/003_organisation.sql"),
+    include_str!("migrations/004_customers.sql"),
 ];
 
 /// The schema version this binary writes.

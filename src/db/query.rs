@@ -18,7 +18,26 @@ impl Conditions {
             .push(sql.replace('?', &format!("?{}", self.values.len())));
     }
 
-    fn clause(&self) -> String {
+    /// Adds a condition that binds nothing (fixed SQL from the code).
+    pub fn add_raw(&mut self, sql: impl Into<String>) {
+        self.parts.push(sql.into());
+    }
+
+    /// Adds `{sql} IN (…)` with one bound parameter per value.
+    pub fn add_in(&mut self, sql: &str, values: Vec<Value>) {
+        let mut slots = Vec::with_capacity(values.len());
+        for value in values {
+            self.values.push(value);
+            slots.push(format!("?{}", self.values.len()));
+        }
+        self.parts.push(format!("{sql} IN ({})", slots.join(", ")));
+    }
+
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    pub fn clause(&self) -> String {
         if self.parts.is_empty() {
             String::new()
         } else {

@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::auth::session::Admin;
-use crate::auth::users::company_settings;
+use crate::auth::users::company_zone;
 use crate::db::query::Conditions;
 use crate::http::error::AppError;
 use crate::http::input::ListParams;
@@ -25,10 +25,7 @@ async fn list(
         query.into_inner(),
         &["user_id", "action", "entity", "from", "to"],
     )?;
-    let zone = state.db.read(|conn| Ok(company_settings(conn)?)).await?["timezone"]
-        .as_str()
-        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
-        .unwrap_or(chrono_tz::Asia::Shanghai);
+    let zone = state.db.read(|conn| Ok(company_zone(conn)?)).await?;
     let mut conditions = Conditions::default();
     if let Some(id) = list.id("user_id")? {
         conditions.add("user_id = ?", id);

@@ -8,6 +8,7 @@ use crate::audit;
 use crate::auth::session::{self, Admin};
 use crate::auth::{passwords, users as accounts};
 use crate::db::query::Conditions;
+use crate::entity::store;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::{version_conflict, Body, ListParams};
 use crate::time::{now_ms, rfc3339};
@@ -24,7 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/freeze", web::post().to(freeze))
         .route("/users/{id}/unfreeze", web::post().to(unfreeze))
         .route("/users/{id}/password", web::post().to(reset_password))
-        .route("/roles", web::get().to(roles));
+        .route("/users/{id}/transfer", web::post().to(transfer));
 }
 
 const SELECT: &str = "SELECT u.id, u.username, u.display_name, u.department_id, d.name, u.frozen,
@@ -402,23 +403,49 @@ async fn reset_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The roles a user can be given (administrators assign them).
-async fn roles(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
-    let items = state
+/// Hands every record a user owns (a leaver, usually) to a colleague, with the colleague's
+/// department, in one transaction.
+async fn transfer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: Admin,
+    id: web::Path<i64>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let from = id.into_inner();
+    let body = Body::parse(body.into_inner())?;
+    let mut errors = FieldErrors::new();
+    body.refuse_others(&["to_user_id"], &mut errors);
+    let to = body.optional_id("to_user_id", &mut errors);
+    if to.is_none() && !errors.has("to_user_id") {
+        errors.add("to_user_id", "required", json!({}));
+    }
+    if to == Some(from) {
+        errors.add("to_user_id", "same_user", json!({}));
+    }
+    errors.into_result()?;
+    let to = to.unwrap_or_default();
+    let who = actor(&req, &user);
+    let counts = state
         .db
-        .read(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT r.id, r.name, r.builtin, (SELECT count(*) FROM user_roles ur WHERE ur.role_id = r.id)
-                 FROM roles r ORDER BY r.builtin IS NULL, r.name",
+        .write(move |tx| {
+            load(tx, from)?;
+            let target =
+                load(tx, to).map_err(|_| AppError::field("to_user_id", "not_found", json!({})))?;
+            if target["frozen"] == true {
+                return Err(AppError::field("to_user_id", "frozen", json!({})));
+            }
+            let department = target["department_id"].as_i64();
+            let counts = store::transfer_all(tx, &who, from, to, department)?;
+            audit::record(
+                tx,
+                &who,
+                "records_transferred",
+                Some(("users", from)),
+                json!({ "to_user_id": to, "counts": counts }),
             )?;
-            let items = stmt
-                .query_map([], |r| {
-                    Ok(json!({"id": r.get::<_, i64>(0)?, "name": r.get::<_, String>(1)?,
-                              "builtin": r.get::<_, Option<String>>(2)?, "user_count": r.get::<_, i64>(3)?}))
-                })?
-                .collect::<rusqlite::Result<Vec<Value>>>()?;
-            Ok(items)
+            Ok(counts)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "total": items.len() })))
+    Ok(HttpResponse::Ok().json(json!({ "transferred": counts })))
 }

@@ -195,6 +195,10 @@ impl Browser {
         self.request(Method::POST, path, Some(body))
     }
 
+    pub fn delete(&self, path: &str) -> Answer {
+        self.request(Method::DELETE, path, None)
+    }
+
     pub fn patch(&self, path: &str, body: Value) -> Answer {
         self.request(Method::PATCH, path, Some(body))
     }
@@ -260,4 +264,70 @@ pub fn kehu_with_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub const EMPLOYEE_PASSWORD: &str = "employee-pass-1";
+
+pub fn create_department(admin: &Browser, name: &str, parent: Option<i64>) -> Value {
+    let answer = admin.post(
+        "/api/v1/departments",
+        json!({"name": name, "parent_id": parent}),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    answer.body
+}
+
+pub fn create_user(
+    admin: &Browser,
+    username: &str,
+    department: Option<i64>,
+    admin_role: bool,
+) -> Value {
+    let roles: Vec<i64> = if admin_role { vec![1] } else { vec![] };
+    create_user_with_roles(admin, username, department, &roles)
+}
+
+pub fn create_user_with_roles(
+    admin: &Browser,
+    username: &str,
+    department: Option<i64>,
+    roles: &[i64],
+) -> Value {
+    let answer = admin.post(
+        "/api/v1/users",
+        json!({"username": username, "password": EMPLOYEE_PASSWORD, "display_name": username,
+               "department_id": department, "role_ids": roles}),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    answer.body
+}
+
+/// A role granting `actions` with `scope` on every module in `modules`.
+pub fn create_role(
+    admin: &Browser,
+    name: &str,
+    modules: &[&str],
+    actions: &[&str],
+    scope: &str,
+) -> i64 {
+    let permissions: serde_json::Map<String, Value> = modules
+        .iter()
+        .map(|m| (m.to_string(), json!({"actions": actions, "scope": scope})))
+        .collect();
+    let answer = admin.post(
+        "/api/v1/roles",
+        json!({"name": name, "permissions": permissions}),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    answer.body["id"].as_i64().expect("role id")
+}
+
+impl TestApp {
+    /// A browser signed in as `username` (with the employee password).
+    pub fn signed_in(&self, username: &str) -> Browser {
+        let mut browser = self.browser();
+        let answer = browser.login(username, EMPLOYEE_PASSWORD);
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        browser
+    }
 }

@@ -243,6 +243,13 @@ fn every_message_exists_in_both_languages() {
                 needed.insert(format!("error.{code}"));
             }
         }
+        for code in quoted(file, "refuse")
+            .into_iter()
+            .chain(quoted(file, "Err(("))
+            .chain(quoted(file, "ok_or(("))
+        {
+            needed.insert(format!("field_error.{code}"));
+        }
         for marker in [".add(", "AppError::field("] {
             for (i, _) in file.match_indices(marker) {
                 let args = &file[i..(i + 200).min(file.len())];

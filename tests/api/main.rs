@@ -3,8 +3,10 @@
 
 mod helpers;
 
+mod access;
 mod auth;
 mod http_basics;
 mod operations;
 mod organisation;
+mod records;
 mod setup;

@@ -1,31 +1,6 @@
 use crate::helpers::*;
 use serde_json::{json, Value};
 
-fn create_department(admin: &Browser, name: &str, parent: Option<i64>) -> Value {
-    let answer = admin.post(
-        "/api/v1/departments",
-        json!({"name": name, "parent_id": parent}),
-    );
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    answer.body
-}
-
-fn create_user(
-    admin: &Browser,
-    username: &str,
-    department: Option<i64>,
-    admin_role: bool,
-) -> Value {
-    let roles: Vec<i64> = if admin_role { vec![1] } else { vec![] };
-    let answer = admin.post(
-        "/api/v1/users",
-        json!({"username": username, "password": "employee-pass-1", "display_name": username,
-               "department_id": department, "role_ids": roles}),
-    );
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    answer.body
-}
-
 #[test]
 fn departments_form_a_tree_that_moves_as_a_whole() {
     let app = spawn_app();

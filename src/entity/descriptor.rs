@@ -1,0 +1,194 @@
+//! What an entity is, as data: its table, fields and how its records are seen. The generic code
+//! (list, get, create, update, delete, history, search, export, meta) reads only this, so a new
+//! entity is a descriptor plus whatever rules are its own.
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::http::error::AppError;
+
+/// The kind of value a field holds: how it is stored, parsed and filtered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One line of text, at most `max` characters.
+    Text {
+        max: usize,
+    },
+    LongText,
+    Integer,
+    /// Integer minor units (分/cents).
+    Money,
+    /// `YYYY-MM-DD`, stored as text.
+    Date,
+    /// An instant: RFC 3339 in the API, unix milliseconds in the table.
+    DateTime,
+    Bool,
+    /// One value from the entity's picklist for this field.
+    Picklist,
+    /// Several values from the picklist, stored as a JSON array.
+    MultiPicklist,
+    /// A user id.
+    User,
+    /// A department id.
+    Department,
+    /// The id of a record of the named entity.
+    Reference(&'static str),
+    Phone,
+    Email,
+    Url,
+    /// Free labels, stored as a JSON array of strings.
+    Tags,
+    /// The name of an entity (the parent of a polymorphic link such as follow-ups).
+    EntityName,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text { .. } => "text",
+            Kind::LongText => "long_text",
+            Kind::Integer => "integer",
+            Kind::Money => "money",
+            Kind::Date => "date",
+            Kind::DateTime => "datetime",
+            Kind::Bool => "bool",
+            Kind::Picklist => "picklist",
+            Kind::MultiPicklist => "multi_picklist",
+            Kind::User => "user",
+            Kind::Department => "department",
+            Kind::Reference(_) => "reference",
+            Kind::Phone => "phone",
+            Kind::Email => "email",
+            Kind::Url => "url",
+            Kind::Tags => "tags",
+            Kind::EntityName => "entity",
+        }
+    }
+
+    /// Stored as a JSON array of strings.
+    pub fn is_list(self) -> bool {
+        matches!(self, Kind::MultiPicklist | Kind::Tags)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// The API name, which is also the column name.
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    /// Part of the entity's full-text index (its `{table}_fts` table has a column of this name).
+    pub searchable: bool,
+    /// Sortable fields must have an index that starts with their column (a test checks it).
+    pub sortable: bool,
+    /// Kept by the system (e.g. the last follow-up time): shown, never written by a request.
+    pub system: bool,
+    /// Written at creation only.
+    pub create_only: bool,
+    /// An instant that is "now" when a create leaves it out.
+    pub defaults_to_now: bool,
+}
+
+impl Field {
+    pub const fn new(name: &'static str, kind: Kind) -> Field {
+        Field {
+            name,
+            kind,
+            required: false,
+            searchable: false,
+            sortable: false,
+            system: false,
+            create_only: false,
+            defaults_to_now: false,
+        }
+    }
+
+    pub const fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+
+    pub const fn searchable(mut self) -> Field {
+        self.searchable = true;
+        self
+    }
+
+    pub const fn sortable(mut self) -> Field {
+        self.sortable = true;
+        self
+    }
+
+    pub const fn system(mut self) -> Field {
+        self.system = true;
+        self
+    }
+
+    pub const fn defaults_to_now(mut self) -> Field {
+        self.defaults_to_now = true;
+        self
+    }
+
+    pub const fn create_only(mut self) -> Field {
+        self.create_only = true;
+        self
+    }
+}
+
+/// Whose records these are, which decides who sees them.
+#[derive(Debug, Clone, Copy)]
+pub enum Visibility {
+    /// The record has `owner_id` and `department_id`; the module's data scope applies to them.
+    Owned,
+    /// The record belongs to a parent record through `field`, and is visible exactly when that
+    /// parent is (contacts of a customer). Its own module grants only the actions.
+    Child {
+        field: &'static str,
+        parent: &'static str,
+    },
+    /// Like `Child`, but the parent's entity is named per record in `entity_field`
+    /// (follow-ups may hang off any entity listed in `parents`).
+    AnyParent {
+        entity_field: &'static str,
+        id_field: &'static str,
+        parents: &'static [&'static str],
+    },
+}
+
+/// Rules of one entity beyond the generic ones, run inside the write transaction.
+pub type AfterWrite = fn(&Connection, &Value) -> Result<(), AppError>;
+
+pub struct Entity {
+    /// API name, table name and permission module at once (`customers`).
+    pub name: &'static str,
+    pub fields: &'static [Field],
+    pub visibility: Visibility,
+    /// The field a record is known by in lists, search results and references.
+    pub title: &'static str,
+    /// Shown under the title in search results.
+    pub subtitle: &'static str,
+    /// The columns a new user's list shows.
+    pub list_columns: &'static [&'static str],
+    /// Default order when the request names none.
+    pub default_sort: &'static str,
+    /// Runs after every create, update, delete and restore of a record (with the record as it
+    /// is afterwards), e.g. follow-ups keep their customer's next follow-up time.
+    pub after_write: Option<AfterWrite>,
+}
+
+impl Entity {
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn is_owned(&self) -> bool {
+        matches!(self.visibility, Visibility::Owned)
+    }
+
+    pub fn searchable(&self) -> impl Iterator<Item = &'static Field> {
+        self.fields.iter().filter(|f| f.searchable)
+    }
+
+    pub fn fts_table(&self) -> String {
+        format!("{}_fts", self.name)
+    }
+}

@@ -1,0 +1,12 @@
+//! The metadata engine: entity descriptors drive one generic implementation of list, filter,
+//! sort, search, get, create, update, delete, recycle bin, history, export and the UI's metadata.
+
+pub mod descriptor;
+pub mod export;
+pub mod history;
+pub mod meta;
+pub mod query;
+pub mod routes;
+pub mod search;
+pub mod store;
+pub mod values;

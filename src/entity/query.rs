@@ -1,0 +1,245 @@
+//! The list query of API.md "Records": `q`, `sort`, `page`, `per_page` and
+//! `filter[FIELD]` / `filter[FIELD][OP]`. Every field, operator and sort key is looked up in the
+//! descriptor (and must be visible to the caller); every value is a bound parameter.
+
+use super::descriptor::{Entity, Field, Kind};
+use crate::access::{FieldAccess, ModuleRights};
+use crate::db::query::Conditions;
+use crate::http::error::AppError;
+use crate::http::input::ListParams;
+use chrono::{DateTime, NaiveDate, TimeZone};
+use rusqlite::types::Value as Sql;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Bookkeeping columns every entity has, usable in filters and sort like its fields.
+const ID: Field = Field::new("id", Kind::Integer).sortable();
+const CREATED_AT: Field = Field::new("created_at", Kind::DateTime).sortable();
+const UPDATED_AT: Field = Field::new("updated_at", Kind::DateTime).sortable();
+const OWNER: Field = Field::new("owner_id", Kind::User).sortable();
+const DEPARTMENT: Field = Field::new("department_id", Kind::Department).sortable();
+
+/// A field of `entity` (or a bookkeeping column) as the caller may query it.
+pub fn queryable(entity: &Entity, rights: &ModuleRights, name: &str) -> Option<Field> {
+    let base = match name {
+        "id" => Some(ID),
+        "created_at" => Some(CREATED_AT),
+        "updated_at" => Some(UPDATED_AT),
+        "owner_id" if entity.is_owned() => Some(OWNER),
+        "department_id" if entity.is_owned() => Some(DEPARTMENT),
+        _ => None,
+    };
+    base.or_else(|| entity.field(name).copied())
+        .filter(|f| rights.field(f.name) != FieldAccess::Hidden)
+}
+
+fn invalid(detail: impl Into<String>) -> AppError {
+    AppError::bad_request("invalid_query").with_params(json!({ "detail": detail.into() }))
+}
+
+/// A parsed list request, ready to run.
+pub struct ListQuery {
+    pub paging: ListParams,
+    pub conditions: Conditions,
+    pub order: String,
+}
+
+impl ListQuery {
+    pub fn parse(
+        entity: &Entity,
+        rights: &ModuleRights,
+        params: HashMap<String, String>,
+        zone: chrono_tz::Tz,
+    ) -> Result<ListQuery, AppError> {
+        let mut conditions = Conditions::default();
+        let mut order = None;
+        let mut paging = HashMap::new();
+        for (key, value) in params {
+            match key.as_str() {
+                "page" | "per_page" => {
+                    paging.insert(key, value);
+                }
+                "q" => search(entity, rights, &value, &mut conditions),
+                "sort" => order = Some(sort(entity, rights, &value)?),
+                _ => filter(entity, rights, &key, &value, zone, &mut conditions)?,
+            }
+        }
+        let order = match order {
+            Some(order) => order,
+            None => sort(entity, rights, entity.default_sort)?,
+        };
+        Ok(ListQuery {
+            paging: ListParams::parse(paging, &[])?,
+            conditions,
+            order,
+        })
+    }
+}
+
+/// `name,-created_at` → `t.name ASC, t.created_at DESC, t.id DESC`.
+fn sort(entity: &Entity, rights: &ModuleRights, value: &str) -> Result<String, AppError> {
+    let mut keys = Vec::new();
+    for key in value.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        let (name, direction) = match key.strip_prefix('-') {
+            Some(name) => (name, "DESC"),
+            None => (key, "ASC"),
+        };
+        let field = queryable(entity, rights, name)
+            .filter(|f| f.sortable)
+            .ok_or_else(|| invalid(format!("sort {name}")))?;
+        keys.push(format!("t.{} {direction}", field.name));
+    }
+    keys.push("t.id DESC".into());
+    Ok(keys.join(", "))
+}
+
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Full-text search: each word must match. Words of three characters or more use the trigram
+/// index; shorter ones (two-character Chinese names are common, and trigrams cannot see them)
+/// fall back to LIKE over the same columns, narrowed by the other conditions.
+pub fn search(entity: &Entity, rights: &ModuleRights, q: &str, conditions: &mut Conditions) {
+    let columns: Vec<&str> = entity
+        .searchable()
+        .filter(|f| rights.field(f.name) != FieldAccess::Hidden)
+        .map(|f| f.name)
+        .collect();
+    let words: Vec<&str> = q.split_whitespace().take(8).collect();
+    if words.is_empty() {
+        return;
+    }
+    if columns.is_empty() {
+        conditions.add_raw("0");
+        return;
+    }
+    for word in words {
+        if word.chars().count() >= 3 {
+            let fts = entity.fts_table();
+            let phrase = format!(
+                "{{{}}} : \"{}\"",
+                columns.join(" "),
+                word.replace('"', "\"\"")
+            );
+            conditions.add(
+                &format!("t.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)"),
+                phrase,
+            );
+        } else {
+            let any = columns
+                .iter()
+                .map(|c| format!("t.{c} LIKE ? ESCAPE '\\'"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            conditions.add(&format!("({any})"), like_pattern(word));
+        }
+    }
+}
+
+/// `filter[name]` or `filter[name][op]`.
+fn filter(
+    entity: &Entity,
+    rights: &ModuleRights,
+    key: &str,
+    raw: &str,
+    zone: chrono_tz::Tz,
+    conditions: &mut Conditions,
+) -> Result<(), AppError> {
+    let inner = key
+        .strip_prefix("filter[")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .ok_or_else(|| invalid(key))?;
+    let (name, op) = match inner.split_once("][") {
+        Some((name, op)) => (name, op),
+        None => (inner, "eq"),
+    };
+    let field = queryable(entity, rights, name).ok_or_else(|| invalid(format!("filter {name}")))?;
+    let column = format!("t.{}", field.name);
+    let bad_value = || invalid(format!("filter {name}: {raw}"));
+    let value = |text: &str| filter_value(field.kind, text, zone).ok_or_else(bad_value);
+    let list = field.kind.is_list();
+    match op {
+        "empty" => {
+            let empty = format!("({column} IS NULL OR {column} = '' OR {column} = '[]')");
+            match raw {
+                "true" | "1" => conditions.add_raw(empty),
+                "false" | "0" => conditions.add_raw(format!("NOT {empty}")),
+                _ => return Err(bad_value()),
+            }
+        }
+        "eq" | "contains" if list => conditions.add(
+            &format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)"),
+            Sql::Text(raw.trim().into()),
+        ),
+        "ne" if list => conditions.add(
+            &format!("NOT EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)"),
+            Sql::Text(raw.trim().into()),
+        ),
+        "contains" if is_text(field.kind) => conditions.add(
+            &format!("{column} LIKE ? ESCAPE '\\'"),
+            Sql::Text(like_pattern(raw.trim())),
+        ),
+        "in" if !list => {
+            let values = raw
+                .split(',')
+                .map(|v| value(v.trim()))
+                .collect::<Result<Vec<_>, _>>()?;
+            conditions.add_in(&column, values);
+        }
+        "eq" | "ne" | "lt" | "lte" | "gt" | "gte" if !list => {
+            let sql_op = match op {
+                "eq" => "=",
+                "ne" => "IS NOT",
+                "lt" => "<",
+                "lte" => "<=",
+                "gt" => ">",
+                _ => ">=",
+            };
+            conditions.add(&format!("{column} {sql_op} ?"), value(raw.trim())?);
+        }
+        _ => return Err(invalid(format!("filter {name} {op}"))),
+    }
+    Ok(())
+}
+
+fn is_text(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Text { .. } | Kind::LongText | Kind::Phone | Kind::Email | Kind::Url
+    )
+}
+
+/// A filter value typed like the column. Instants accept RFC 3339 or a date (the day's start in
+/// the company's time zone).
+fn filter_value(kind: Kind, text: &str, zone: chrono_tz::Tz) -> Option<Sql> {
+    match kind {
+        Kind::Integer | Kind::Money | Kind::User | Kind::Department | Kind::Reference(_) => {
+            text.parse::<i64>().ok().map(Sql::Integer)
+        }
+        Kind::Bool => match text {
+            "true" | "1" => Some(Sql::Integer(1)),
+            "false" | "0" => Some(Sql::Integer(0)),
+            _ => None,
+        },
+        Kind::DateTime => DateTime::parse_from_rfc3339(text)
+            .map(|t| t.timestamp_millis())
+            .ok()
+            .or_else(|| {
+                let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+                let start = zone
+                    .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+                    .earliest()?;
+                Some(start.timestamp_millis())
+            })
+            .map(Sql::Integer),
+        Kind::Date => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .map(|d| Sql::Text(d.format("%Y-%m-%d").to_string())),
+        _ => Some(Sql::Text(text.into())),
+    }
+}

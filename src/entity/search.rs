@@ -1,0 +1,73 @@
+//! The global search box: every entity the caller may view, each searched with the same scoped
+//! list query as its own list, a few hits per entity.
+
+use super::routes::list_page;
+use crate::access::{Action, Rights};
+use crate::app::AppState;
+use crate::auth::session::CurrentUser;
+use crate::crm;
+use crate::http::error::AppError;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const HITS_PER_ENTITY: usize = 8;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/search", web::get().to(search));
+}
+
+async fn search(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let q = query
+        .get("q")
+        .map(|q| q.trim().to_string())
+        .unwrap_or_default();
+    if q.is_empty() {
+        return Ok(HttpResponse::Ok().json(json!({ "items": [] })));
+    }
+    let items = state
+        .db
+        .read(move |conn| {
+            let rights = Rights::load(conn, user.id)?;
+            let mut items = Vec::new();
+            for entity in crm::ENTITIES {
+                let Some(module) = rights
+                    .module(entity.name)
+                    .filter(|m| m.allows(Action::View))
+                else {
+                    continue;
+                };
+                let params = HashMap::from([
+                    ("q".to_string(), q.clone()),
+                    ("per_page".to_string(), HITS_PER_ENTITY.to_string()),
+                ]);
+                let page = list_page(conn, entity, &rights, &module, params, false)?;
+                for record in page["items"].as_array().into_iter().flatten() {
+                    items.push(json!({
+                        "entity": entity.name,
+                        "id": record["id"],
+                        "title": text_of(&record[entity.title]),
+                        "subtitle": text_of(&record[entity.subtitle]),
+                    }));
+                }
+            }
+            Ok(items)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+fn text_of(value: &Value) -> Value {
+    match value {
+        Value::String(s) if s.chars().count() > 80 => {
+            json!(format!("{}…", s.chars().take(80).collect::<String>()))
+        }
+        Value::Null => Value::Null,
+        Value::String(_) => value.clone(),
+        other => json!(other.to_string()),
+    }
+}

@@ -1,0 +1,680 @@
+//! Reading and writing records of any entity, always through the caller's rights: the
+//! visibility predicate is part of every statement that reads a record table, and a record
+//! outside it behaves as if it did not exist.
+//!
+//! Related records follow their parent: a contact or a follow-up is visible exactly when the
+//! customer it belongs to is visible to the caller (under the caller's scope on the parent's
+//! module, and only while the parent is not in the recycle bin). Their own module grants the
+//! actions (view, create, …), not a separate scope, so what a person may see around a customer
+//! never disagrees with whether they may see the customer.
+
+use super::descriptor::{Entity, Field, Kind, Visibility};
+use super::history;
+use super::values::{self, Refusal};
+use crate::access::{Action, FieldAccess, ModuleRights, Rights};
+use crate::audit::Actor;
+use crate::crm;
+use crate::http::error::{AppError, FieldErrors};
+use crate::http::input::version_conflict;
+use crate::time::now_ms;
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// Keys a request may never set: the system decides them.
+const SYSTEM_KEYS: [&str; 8] = [
+    "id",
+    "department_id",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "deleted_at",
+    "deleted_by",
+    "display",
+];
+
+/// The SQL condition that admits the records of `entity` visible to the caller, for the table
+/// aliased `alias` (see the module comment for related records).
+pub fn visible(rights: &Rights, entity: &Entity, alias: &str) -> String {
+    match entity.visibility {
+        Visibility::Owned => rights.scope_predicate(entity.name, alias),
+        Visibility::Child { field, parent } => {
+            format!(
+                "{alias}.{field} IN ({})",
+                visible_ids(rights, parent, alias)
+            )
+        }
+        Visibility::AnyParent {
+            entity_field,
+            id_field,
+            parents,
+        } => {
+            let any = parents
+                .iter()
+                .map(|parent| {
+                    format!(
+                        "({alias}.{entity_field} = '{parent}' AND {alias}.{id_field} IN ({}))",
+                        visible_ids(rights, parent, alias)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            format!("({any})")
+        }
+    }
+}
+
+/// `SELECT id FROM parent WHERE <visible, not deleted>` as a subquery.
+fn visible_ids(rights: &Rights, parent: &str, alias: &str) -> String {
+    let Some(entity) = crm::find(parent) else {
+        return "SELECT NULL WHERE 0".into();
+    };
+    let inner = format!("{alias}p");
+    format!(
+        "SELECT {inner}.id FROM {parent} {inner} WHERE {inner}.deleted_at IS NULL AND {}",
+        visible(rights, entity, &inner)
+    )
+}
+
+/// Picklist values per field of an entity, as the administrators keep them.
+pub fn picklists(
+    conn: &Connection,
+    entity: &str,
+) -> rusqlite::Result<HashMap<String, Vec<String>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT field, value FROM picklist_options WHERE entity = ?1 AND active = 1
+         ORDER BY field, position",
+    )?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    let rows = stmt.query_map([entity], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+    for row in rows {
+        let (field, value) = row?;
+        map.entry(field).or_default().push(value);
+    }
+    Ok(map)
+}
+
+/// Columns shown beside ids so people read names: owner, department, references and the
+/// parent of a follow-up. A referenced record's name appears only when the caller may see it.
+fn display_columns(entity: &Entity, rights: &Rights) -> Vec<(&'static str, String)> {
+    let mut columns = Vec::new();
+    if entity.is_owned() {
+        columns.push(("owner_id", user_name("t.owner_id")));
+        columns.push(("department_id", department_name("t.department_id")));
+    }
+    for field in entity.fields {
+        let column = format!("t.{}", field.name);
+        match field.kind {
+            Kind::User => columns.push((field.name, user_name(&column))),
+            Kind::Department => columns.push((field.name, department_name(&column))),
+            Kind::Reference(target) => {
+                if let Some(sql) = title_of(rights, target, &column) {
+                    columns.push((field.name, sql));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Visibility::AnyParent {
+        entity_field,
+        id_field,
+        parents,
+    } = entity.visibility
+    {
+        let cases = parents
+            .iter()
+            .filter_map(|p| {
+                let title = title_of(rights, p, &format!("t.{id_field}"))?;
+                Some(format!("WHEN '{p}' THEN {title}"))
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        columns.push((id_field, format!("(CASE t.{entity_field} {cases} END)")));
+    }
+    columns
+}
+
+fn user_name(column: &str) -> String {
+    format!("(SELECT display_name FROM users WHERE id = {column})")
+}
+
+fn department_name(column: &str) -> String {
+    format!("(SELECT name FROM departments WHERE id = {column})")
+}
+
+fn title_of(rights: &Rights, target: &str, column: &str) -> Option<String> {
+    let entity = crm::find(target)?;
+    Some(format!(
+        "(SELECT r.{title} FROM {target} r WHERE r.id = {column} AND r.deleted_at IS NULL AND {})",
+        visible(rights, entity, "r"),
+        title = entity.title
+    ))
+}
+
+/// How a record is read: the columns, in the order `record` expects them.
+pub struct Reader<'a> {
+    entity: &'a Entity,
+    display: Vec<(&'static str, String)>,
+}
+
+const BOOKKEEPING: &str = "t.id, t.version, t.created_at, t.updated_at, t.deleted_at, t.created_by";
+
+impl<'a> Reader<'a> {
+    pub fn new(entity: &'a Entity, rights: &Rights) -> Reader<'a> {
+        Reader {
+            entity,
+            display: display_columns(entity, rights),
+        }
+    }
+
+    pub fn select(&self) -> String {
+        let mut columns = vec![BOOKKEEPING.to_string()];
+        if self.entity.is_owned() {
+            columns.push("t.owner_id, t.department_id".into());
+        }
+        columns.extend(self.entity.fields.iter().map(|f| format!("t.{}", f.name)));
+        columns.extend(self.display.iter().map(|(_, sql)| sql.clone()));
+        format!("SELECT {} FROM {} t", columns.join(", "), self.entity.name)
+    }
+
+    /// One row of `select()` as the API's record (all fields; hide with `for_caller`).
+    pub fn record(&self, r: &Row) -> rusqlite::Result<Value> {
+        let mut record = Map::new();
+        record.insert("id".into(), json!(r.get::<_, i64>(0)?));
+        record.insert("version".into(), json!(r.get::<_, i64>(1)?));
+        for (i, name) in [(2, "created_at"), (3, "updated_at"), (4, "deleted_at")] {
+            record.insert(name.into(), values::to_json(Kind::DateTime, r.get_ref(i)?));
+        }
+        record.insert("created_by".into(), json!(r.get::<_, Option<i64>>(5)?));
+        let mut index = 6;
+        if self.entity.is_owned() {
+            record.insert("owner_id".into(), json!(r.get::<_, Option<i64>>(6)?));
+            record.insert("department_id".into(), json!(r.get::<_, Option<i64>>(7)?));
+            index = 8;
+        }
+        for field in self.entity.fields {
+            record.insert(
+                field.name.into(),
+                values::to_json(field.kind, r.get_ref(index)?),
+            );
+            index += 1;
+        }
+        let mut display = Map::new();
+        for (name, _) in &self.display {
+            display.insert((*name).into(), json!(r.get::<_, Option<String>>(index)?));
+            index += 1;
+        }
+        record.insert("display".into(), Value::Object(display));
+        Ok(Value::Object(record))
+    }
+}
+
+/// Removes the fields the caller's roles hide.
+pub fn for_caller(mut record: Value, rights: &ModuleRights) -> Value {
+    if let Value::Object(map) = &mut record {
+        map.retain(|k, _| rights.field(k) != FieldAccess::Hidden);
+        if let Some(Value::Object(display)) = map.get_mut("display") {
+            display.retain(|k, _| rights.field(k) != FieldAccess::Hidden);
+        }
+    }
+    record
+}
+
+/// A record the caller may see, in the recycle bin (`deleted`) or not; all fields.
+pub fn fetch(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    id: i64,
+    deleted: bool,
+) -> Result<Option<Value>, AppError> {
+    let reader = Reader::new(entity, rights);
+    let bin = if deleted { "IS NOT NULL" } else { "IS NULL" };
+    let sql = format!(
+        "{} WHERE t.id = ?1 AND t.deleted_at {bin} AND {}",
+        reader.select(),
+        visible(rights, entity, "t")
+    );
+    Ok(conn
+        .query_row(&sql, [id], |r| reader.record(r))
+        .optional()?)
+}
+
+/// Whether the caller may see the record `id` of the entity named `name`.
+pub fn is_visible(
+    conn: &Connection,
+    rights: &Rights,
+    name: &str,
+    id: i64,
+) -> Result<bool, AppError> {
+    let Some(entity) = crm::find(name) else {
+        return Ok(false);
+    };
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {name} t WHERE t.id = ?1 AND t.deleted_at IS NULL AND {})",
+        visible(rights, entity, "t")
+    );
+    Ok(conn.query_row(&sql, [id], |r| r.get(0))?)
+}
+
+/// The caller, for history and the audit log.
+pub struct Caller<'a> {
+    pub rights: &'a Rights,
+    pub actor: &'a Actor,
+}
+
+/// The values a create or update body sets, parsed and checked against the caller's rights.
+struct Changes {
+    values: Vec<(&'static Field, Sql)>,
+    owner: Option<(i64, Option<i64>)>,
+}
+
+fn parse_changes(
+    conn: &Connection,
+    entity: &Entity,
+    caller: &Caller,
+    module: &ModuleRights,
+    body: &Map<String, Value>,
+    creating: bool,
+) -> Result<Changes, AppError> {
+    let options = picklists(conn, entity.name)?;
+    let mut errors = FieldErrors::new();
+    let mut changes = Changes {
+        values: Vec::new(),
+        owner: None,
+    };
+    for (key, raw) in body {
+        if key == "version" && !creating {
+            continue;
+        }
+        if key == "owner_id" && entity.is_owned() {
+            match owner(conn, entity, caller.rights, raw) {
+                Ok(owner) => changes.owner = Some(owner),
+                Err((code, params)) => errors.add(key, code, params),
+            }
+            continue;
+        }
+        let Some(field) = entity.field(key) else {
+            let code =
+                if SYSTEM_KEYS.contains(&key.as_str()) || key == "owner_id" || key == "version" {
+                    "not_editable"
+                } else {
+                    "unknown_field"
+                };
+            errors.add(key, code, json!({}));
+            continue;
+        };
+        if field.system || (field.create_only && !creating) {
+            errors.add(key, "not_editable", json!({}));
+            continue;
+        }
+        if module.field(key) != FieldAccess::Full {
+            errors.add(key, "read_only", json!({}));
+            continue;
+        }
+        let empty = Vec::new();
+        let allowed = options.get(field.name).unwrap_or(&empty);
+        match values::parse(field, raw, allowed) {
+            Ok(value) => changes.values.push((field, value)),
+            Err((code, params)) => errors.add(key, code, params),
+        }
+    }
+    if creating {
+        for field in entity.fields.iter().filter(|f| f.defaults_to_now) {
+            if !body.contains_key(field.name) {
+                changes.values.push((field, Sql::Integer(now_ms())));
+            }
+        }
+        for field in entity.fields.iter().filter(|f| f.required && !f.system) {
+            let defaulted = field.defaults_to_now;
+            if !body.contains_key(field.name) && !errors.has(field.name) && !defaulted {
+                errors.add(field.name, "required", json!({}));
+            }
+        }
+    }
+    check_links(conn, entity, caller.rights, &changes.values, &mut errors)?;
+    errors.into_result()?;
+    Ok(changes)
+}
+
+/// The new owner named in a body, with their department: an active user the caller may hand
+/// records of this module to.
+fn owner(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    raw: &Value,
+) -> Result<(i64, Option<i64>), Refusal> {
+    let id = raw
+        .as_i64()
+        .filter(|id| *id > 0)
+        .ok_or(("invalid_id", json!({})))?;
+    let user: Option<(Option<i64>, bool)> = conn
+        .query_row(
+            "SELECT department_id, frozen FROM users WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(|_| ("not_found", json!({})))?;
+    match user {
+        Some((department, false)) if rights.may_assign_to(entity.name, id, department) => {
+            Ok((id, department))
+        }
+        Some((_, false)) => Err(("not_assignable", json!({}))),
+        _ => Err(("not_found", json!({}))),
+    }
+}
+
+/// References must point at records, users and departments that exist and that the caller may
+/// see; a hidden record answers exactly like a missing one.
+fn check_links(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    values: &[(&'static Field, Sql)],
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    let value_of = |name: &str| values.iter().find(|(f, _)| f.name == name).map(|(_, v)| v);
+    for (field, value) in values {
+        let Sql::Integer(id) = value else {
+            if let (Kind::EntityName, Sql::Text(name)) = (field.kind, value) {
+                if !parent_names(entity).contains(&name.as_str()) {
+                    errors.add(
+                        field.name,
+                        "one_of",
+                        json!({ "options": parent_names(entity).join(", ") }),
+                    );
+                }
+            }
+            continue;
+        };
+        let found = match field.kind {
+            Kind::User => conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND frozen = 0)",
+                [id],
+                |r| r.get(0),
+            )?,
+            Kind::Department => conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM departments WHERE id = ?1)",
+                [id],
+                |r| r.get(0),
+            )?,
+            Kind::Reference(target) => is_visible(conn, rights, target, *id)?,
+            _ => true,
+        };
+        if !found {
+            errors.add(field.name, "not_found", json!({}));
+        }
+    }
+    if let Visibility::AnyParent {
+        entity_field,
+        id_field,
+        ..
+    } = entity.visibility
+    {
+        if let (Some(Sql::Text(parent)), Some(Sql::Integer(id))) =
+            (value_of(entity_field), value_of(id_field))
+        {
+            if !errors.has(entity_field) && !is_visible(conn, rights, parent, *id)? {
+                errors.add(id_field, "not_found", json!({}));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parent_names(entity: &Entity) -> &'static [&'static str] {
+    match entity.visibility {
+        Visibility::AnyParent { parents, .. } => parents,
+        _ => &[],
+    }
+}
+
+fn fts_columns(entity: &Entity) -> Vec<&'static str> {
+    entity.searchable().map(|f| f.name).collect()
+}
+
+/// Rewrites the record's row in the entity's full-text index, in the caller's transaction.
+fn reindex(conn: &Connection, entity: &Entity, id: i64) -> rusqlite::Result<()> {
+    let columns = fts_columns(entity);
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let fts = entity.fts_table();
+    conn.execute(&format!("DELETE FROM {fts} WHERE rowid = ?1"), [id])?;
+    let list = columns.join(", ");
+    conn.execute(
+        &format!(
+            "INSERT INTO {fts} (rowid, {list}) SELECT id, {list} FROM {} WHERE id = ?1",
+            entity.name
+        ),
+        [id],
+    )?;
+    Ok(())
+}
+
+fn after_write(conn: &Connection, entity: &Entity, record: &Value) -> Result<(), AppError> {
+    match entity.after_write {
+        Some(hook) => hook(conn, record),
+        None => Ok(()),
+    }
+}
+
+/// Creates a record owned by the caller (or by the owner the body names, within the caller's
+/// reach); the record's department is its owner's.
+pub fn create(
+    tx: &Connection,
+    entity: &Entity,
+    caller: &Caller,
+    body: &Map<String, Value>,
+) -> Result<Value, AppError> {
+    let module = caller.rights.require(entity.name, Action::Create)?;
+    let changes = parse_changes(tx, entity, caller, &module, body, true)?;
+    let now = now_ms();
+    let mut columns = vec!["created_by", "created_at", "updated_at"];
+    let mut sql_values = vec![
+        Sql::Integer(caller.rights.user_id),
+        Sql::Integer(now),
+        Sql::Integer(now),
+    ];
+    if entity.is_owned() {
+        let (owner, department) = changes
+            .owner
+            .unwrap_or((caller.rights.user_id, caller.rights.department_id));
+        columns.extend(["owner_id", "department_id"]);
+        sql_values.push(Sql::Integer(owner));
+        sql_values.push(department.map_or(Sql::Null, Sql::Integer));
+    }
+    for (field, value) in changes.values {
+        columns.push(field.name);
+        sql_values.push(value);
+    }
+    let slots = (1..=columns.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>();
+    tx.execute(
+        &format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            entity.name,
+            columns.join(", "),
+            slots.join(", ")
+        ),
+        params_from_iter(sql_values),
+    )?;
+    let id = tx.last_insert_rowid();
+    reindex(tx, entity, id)?;
+    let record = read_back(tx, entity, id)?;
+    history::record_created(tx, entity, caller.actor, &record)?;
+    after_write(tx, entity, &record)?;
+    Ok(for_caller(record, &module))
+}
+
+/// Reads a record just written, bypassing scope: a caller may hand a record to someone else
+/// and still gets the answer to their own request.
+fn read_back(conn: &Connection, entity: &Entity, id: i64) -> Result<Value, AppError> {
+    let everyone = Rights::system();
+    let reader = Reader::new(entity, &everyone);
+    Ok(
+        conn.query_row(&format!("{} WHERE t.id = ?1", reader.select()), [id], |r| {
+            reader.record(r)
+        })?,
+    )
+}
+
+/// A visible record for a write by the caller: 404 when outside their scope, 409 with the
+/// current record when `version` is stale.
+fn current(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    module: &ModuleRights,
+    id: i64,
+    version: Option<i64>,
+) -> Result<Value, AppError> {
+    let record = fetch(conn, entity, rights, id, false)?.ok_or_else(AppError::not_found)?;
+    match version {
+        Some(v) if record["version"] != v => Err(version_conflict(for_caller(record, module))),
+        _ => Ok(record),
+    }
+}
+
+pub fn update(
+    tx: &Connection,
+    entity: &Entity,
+    caller: &Caller,
+    id: i64,
+    body: &Map<String, Value>,
+) -> Result<Value, AppError> {
+    let module = caller.rights.require(entity.name, Action::Edit)?;
+    let version = body.get("version").map(|v| v.as_i64().ok_or(()));
+    let version = match version {
+        Some(Ok(v)) => v,
+        _ => return Err(AppError::field("version", "required", json!({}))),
+    };
+    let before = current(tx, entity, caller.rights, &module, id, Some(version))?;
+    let changes = parse_changes(tx, entity, caller, &module, body, false)?;
+    let mut sets = Vec::new();
+    let mut sql_values = Vec::new();
+    for (field, value) in changes.values {
+        sql_values.push(value);
+        sets.push(format!("{} = ?{}", field.name, sql_values.len()));
+    }
+    if let Some((owner, department)) = changes.owner {
+        sql_values.push(Sql::Integer(owner));
+        sets.push(format!("owner_id = ?{}", sql_values.len()));
+        sql_values.push(department.map_or(Sql::Null, Sql::Integer));
+        sets.push(format!("department_id = ?{}", sql_values.len()));
+    }
+    sql_values.push(Sql::Integer(now_ms()));
+    sets.push(format!("updated_at = ?{}", sql_values.len()));
+    sql_values.push(Sql::Integer(id));
+    tx.execute(
+        &format!(
+            "UPDATE {} SET {}, version = version + 1 WHERE id = ?{}",
+            entity.name,
+            sets.join(", "),
+            sql_values.len()
+        ),
+        params_from_iter(sql_values),
+    )?;
+    reindex(tx, entity, id)?;
+    let after = read_back(tx, entity, id)?;
+    history::record_updated(tx, entity, caller.actor, &before, &after)?;
+    after_write(tx, entity, &after)?;
+    Ok(for_caller(after, &module))
+}
+
+/// Moves a record to the recycle bin.
+pub fn delete(tx: &Connection, entity: &Entity, caller: &Caller, id: i64) -> Result<(), AppError> {
+    let module = caller.rights.require(entity.name, Action::Delete)?;
+    current(tx, entity, caller.rights, &module, id, None)?;
+    tx.execute(
+        &format!(
+            "UPDATE {} SET deleted_at = ?1, deleted_by = ?2, version = version + 1 WHERE id = ?3",
+            entity.name
+        ),
+        params![now_ms(), caller.rights.user_id, id],
+    )?;
+    let record = read_back(tx, entity, id)?;
+    history::record_event(tx, entity, caller.actor, id, "deleted")?;
+    crate::audit::record(
+        tx,
+        caller.actor,
+        "record_deleted",
+        Some((entity.name, id)),
+        json!({}),
+    )?;
+    after_write(tx, entity, &record)
+}
+
+/// Brings a record back from the recycle bin (needs the delete right on it).
+pub fn restore(
+    tx: &Connection,
+    entity: &Entity,
+    caller: &Caller,
+    id: i64,
+) -> Result<Value, AppError> {
+    let module = caller.rights.require(entity.name, Action::Delete)?;
+    fetch(tx, entity, caller.rights, id, true)?.ok_or_else(AppError::not_found)?;
+    tx.execute(
+        &format!(
+            "UPDATE {} SET deleted_at = NULL, deleted_by = NULL, version = version + 1,
+                 updated_at = ?1 WHERE id = ?2",
+            entity.name
+        ),
+        params![now_ms(), id],
+    )?;
+    let record = read_back(tx, entity, id)?;
+    history::record_event(tx, entity, caller.actor, id, "restored")?;
+    crate::audit::record(
+        tx,
+        caller.actor,
+        "record_restored",
+        Some((entity.name, id)),
+        json!({}),
+    )?;
+    after_write(tx, entity, &record)?;
+    Ok(for_caller(record, &module))
+}
+
+/// Hands every record `from` owns, in every owned entity, to `to` (and `to`'s department).
+/// Returns the count per entity.
+pub fn transfer_all(
+    tx: &Connection,
+    actor: &Actor,
+    from: i64,
+    to: i64,
+    to_department: Option<i64>,
+) -> Result<Map<String, Value>, AppError> {
+    let mut counts = Map::new();
+    for entity in crm::ENTITIES.iter().filter(|e| e.is_owned()) {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT id, department_id FROM {} WHERE owner_id = ?1",
+            entity.name
+        ))?;
+        let owned = stmt
+            .query_map([from], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        tx.execute(
+            &format!(
+                "UPDATE {} SET owner_id = ?1, department_id = ?2, version = version + 1,
+                     updated_at = ?3 WHERE owner_id = ?4",
+                entity.name
+            ),
+            params![to, to_department, now_ms(), from],
+        )?;
+        for (id, department) in &owned {
+            let changes = json!([
+                { "field": "owner_id", "old": from, "new": to },
+                { "field": "department_id", "old": department, "new": to_department },
+            ]);
+            history::record_changes(tx, entity, actor, *id, "transferred", &changes)?;
+        }
+        counts.insert(entity.name.into(), json!(owned.len()));
+    }
+    Ok(counts)
+}

@@ -1,0 +1,663 @@
+//! Access control, proven by a generated matrix: every entity × every data scope × every route,
+//! a caller inside the scope succeeds and a caller outside sees nothing (404 or absent); every
+//! action a role lacks is refused with 403. Denied writes leave the row byte-for-byte unchanged.
+
+use crate::helpers::*;
+use crate::records::urlencode;
+use serde_json::{json, Value};
+
+/// One line per entity: how to create one of its records under the customer `{customer}`, and
+/// the list that shows it (or its children) on the customer's page.
+struct Case {
+    entity: &'static str,
+    body: fn(customer: i64, token: &str) -> Value,
+    related: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        entity: "customers",
+        body: |_, token| json!({"name": format!("Customer {token}")}),
+        related: "contacts?filter[customer_id]={customer}",
+    },
+    Case {
+        entity: "contacts",
+        body: |customer, token| json!({"customer_id": customer, "name": format!("Contact {token}")}),
+        related: "contacts?filter[customer_id]={customer}",
+    },
+    Case {
+        entity: "followups",
+        body: |customer, token| {
+            json!({"entity": "customers", "record_id": customer, "method": "visit",
+                   "content": format!("Visited {token}")})
+        },
+        related: "followups?filter[entity]=customers&filter[record_id]={customer}",
+    },
+];
+
+const MODULES: &[&str] = &["customers", "contacts", "followups"];
+const ALL_ACTIONS: &[&str] = &["view", "create", "edit", "delete", "export", "import"];
+
+/// Every column of a row, as text: the "byte-for-byte unchanged" witness.
+fn snapshot(app: &TestApp, table: &str, id: i64) -> String {
+    let conn = app.sql();
+    let mut stmt = conn
+        .prepare(&format!("SELECT * FROM {table} WHERE id = ?1"))
+        .unwrap();
+    let columns = stmt.column_count();
+    stmt.query_row([id], |r| {
+        Ok((0..columns)
+            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+            .collect::<Vec<_>>()
+            .join("|"))
+    })
+    .unwrap()
+}
+
+struct Org {
+    app: TestApp,
+    admin: Browser,
+    /// department name → id
+    team_a1: i64,
+    div_a: i64,
+    div_b: i64,
+    roles: std::collections::HashMap<String, i64>,
+}
+
+/// Group → Division A → Team A1, and Group → Division B; one role per scope with every action.
+fn organisation() -> Org {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let group = create_department(&admin, "Group", None)["id"]
+        .as_i64()
+        .unwrap();
+    let div_a = create_department(&admin, "Division A", Some(group))["id"]
+        .as_i64()
+        .unwrap();
+    let team_a1 = create_department(&admin, "Team A1", Some(div_a))["id"]
+        .as_i64()
+        .unwrap();
+    let div_b = create_department(&admin, "Division B", Some(group))["id"]
+        .as_i64()
+        .unwrap();
+    let mut roles = std::collections::HashMap::new();
+    for scope in ["own", "department", "department_tree", "all"] {
+        let id = create_role(
+            &admin,
+            &format!("scope {scope}"),
+            MODULES,
+            ALL_ACTIONS,
+            scope,
+        );
+        roles.insert(scope.to_string(), id);
+    }
+    Org {
+        app,
+        admin,
+        team_a1,
+        div_a,
+        div_b,
+        roles,
+    }
+}
+
+impl Org {
+    fn user(&self, name: &str, department: i64, role: &str) -> Browser {
+        create_user_with_roles(&self.admin, name, Some(department), &[self.roles[role]]);
+        self.app.signed_in(name)
+    }
+}
+
+/// The records one owner creates for the matrix: a customer, a contact and a follow-up of it.
+fn records(owner: &Browser, token: &str) -> (i64, Vec<i64>) {
+    let mut customer = 0;
+    let mut ids = Vec::new();
+    for case in CASES {
+        let answer = owner.post(
+            &format!("/api/v1/{}", case.entity),
+            (case.body)(customer, token),
+        );
+        assert_eq!(answer.status, 201, "{}: {}", case.entity, answer.text);
+        let id = answer.body["id"].as_i64().unwrap();
+        if case.entity == "customers" {
+            customer = id;
+        }
+        ids.push(id);
+    }
+    (customer, ids)
+}
+
+/// Checks every route of every entity for `viewer`, expecting the records to be visible or not.
+fn check_routes(
+    org: &Org,
+    viewer: &Browser,
+    who: &str,
+    token: &str,
+    customer: i64,
+    ids: &[i64],
+    inside: bool,
+) {
+    for (case, id) in CASES.iter().zip(ids) {
+        let e = case.entity;
+        let label = format!("{who} on {e}");
+        let base = format!("/api/v1/{e}");
+        let get = viewer.get(&format!("{base}/{id}"));
+        assert_eq!(get.status, if inside { 200 } else { 404 }, "get: {label}");
+        let listed = viewer.get(&format!("{base}?filter[id]={id}"));
+        assert_eq!(listed.status, 200, "{label}");
+        assert_eq!(
+            listed.body["total"],
+            if inside { 1 } else { 0 },
+            "list: {label}"
+        );
+        let searched = viewer.get(&format!("{base}?q={}", urlencode(token)));
+        let hit = searched.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == *id);
+        assert_eq!(hit, inside, "search: {label}");
+        let global = viewer.get(&format!("/api/v1/search?q={}", urlencode(token)));
+        let hit = global.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["entity"] == e && r["id"] == *id);
+        assert_eq!(hit, inside, "global search: {label}");
+        let history = viewer.get(&format!("{base}/{id}/history"));
+        assert_eq!(
+            history.status,
+            if inside { 200 } else { 404 },
+            "history: {label}"
+        );
+        let export = viewer.get(&format!("{base}/export?q={}", urlencode(token)));
+        assert_eq!(export.status, 200, "export: {label}");
+        assert_eq!(export.text.contains(token), inside, "export: {label}");
+        let related = viewer.get(&format!(
+            "/api/v1/{}",
+            case.related.replace("{customer}", &customer.to_string())
+        ));
+        assert_eq!(related.status, 200, "related: {label}");
+        assert_eq!(
+            related.body["total"].as_i64().unwrap() > 0,
+            inside,
+            "related: {label}"
+        );
+
+        let before = snapshot(&org.app, e, *id);
+        let version = org.admin.get(&format!("{base}/{id}")).body["version"].clone();
+        let update = viewer.patch(&format!("{base}/{id}"), json!({"version": version}));
+        let delete = viewer.delete(&format!("{base}/{id}"));
+        if inside {
+            assert_eq!(update.status, 200, "update: {label}: {}", update.text);
+            assert_eq!(delete.status, 204, "delete: {label}");
+            let restore = viewer.post(&format!("/api/v1/recycle-bin/{e}/{id}/restore"), json!({}));
+            assert_eq!(restore.status, 200, "restore: {label}");
+        } else {
+            assert_eq!(update.status, 404, "update: {label}");
+            assert_eq!(delete.status, 404, "delete: {label}");
+            let restore = viewer.post(&format!("/api/v1/recycle-bin/{e}/{id}/restore"), json!({}));
+            assert_eq!(restore.status, 404, "restore: {label}");
+            assert_eq!(
+                snapshot(&org.app, e, *id),
+                before,
+                "denied writes change nothing: {label}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_scope_admits_exactly_its_records_on_every_route() {
+    let org = organisation();
+    let owner = org.user("owner", org.team_a1, "own");
+    let token = "MatrixToken42";
+    let (customer, ids) = records(&owner, token);
+    let matrix = [
+        ("owner", org.team_a1, "own", true),
+        ("peer", org.team_a1, "own", false),
+        ("teammate", org.team_a1, "department", true),
+        ("division_peer", org.div_a, "department", false),
+        ("division_head", org.div_a, "department_tree", true),
+        ("other_division_head", org.div_b, "department_tree", false),
+        ("boss", org.div_b, "all", true),
+    ];
+    for (name, department, scope, inside) in matrix {
+        let viewer = if name == "owner" {
+            org.app.signed_in("owner")
+        } else {
+            org.user(name, department, scope)
+        };
+        check_routes(
+            &org,
+            &viewer,
+            &format!("{name} ({scope})"),
+            token,
+            customer,
+            &ids,
+            inside,
+        );
+    }
+}
+
+#[test]
+fn every_missing_action_is_forbidden() {
+    let org = organisation();
+    let owner = org.user("owner", org.team_a1, "all");
+    let (customer, ids) = records(&owner, "ActionToken");
+    for missing in ["view", "create", "edit", "delete", "export"] {
+        let actions: Vec<&str> = ALL_ACTIONS
+            .iter()
+            .copied()
+            .filter(|a| *a != missing)
+            .collect();
+        let role = create_role(
+            &org.admin,
+            &format!("no {missing}"),
+            MODULES,
+            &actions,
+            "all",
+        );
+        let name = format!("no_{missing}");
+        create_user_with_roles(&org.admin, &name, Some(org.team_a1), &[role]);
+        let user = org.app.signed_in(&name);
+        for (case, id) in CASES.iter().zip(&ids) {
+            let base = format!("/api/v1/{}", case.entity);
+            let label = format!("{name} on {}", case.entity);
+            let before = snapshot(&org.app, case.entity, *id);
+            let version = org.admin.get(&format!("{base}/{id}")).body["version"].clone();
+            let denied_write = match missing {
+                "edit" => Some(user.patch(&format!("{base}/{id}"), json!({"version": version}))),
+                "delete" => Some(user.delete(&format!("{base}/{id}"))),
+                _ => None,
+            };
+            if let Some(answer) = denied_write {
+                assert_eq!(answer.status, 403, "{label}");
+                assert_eq!(snapshot(&org.app, case.entity, *id), before, "{label}");
+            }
+            let attempts = [
+                ("view", user.get(&format!("{base}/{id}"))),
+                ("view", user.get(&base)),
+                ("view", user.get(&format!("{base}/{id}/history"))),
+                (
+                    "create",
+                    user.post(&base, (case.body)(customer, "Forbidden")),
+                ),
+                (
+                    "edit",
+                    user.patch(&format!("{base}/{id}"), json!({"version": version})),
+                ),
+                ("delete", user.delete(&format!("{base}/{id}"))),
+                (
+                    "delete",
+                    user.get(&format!("/api/v1/recycle-bin/{}", case.entity)),
+                ),
+                ("export", user.get(&format!("{base}/export"))),
+            ];
+            for (action, answer) in attempts {
+                // An export is a read: it needs view as well.
+                let refused = action == missing || (action == "export" && missing == "view");
+                if refused {
+                    assert_eq!(answer.status, 403, "{action}: {label}: {}", answer.text);
+                    assert_eq!(answer.error_code(), "forbidden", "{label}");
+                } else {
+                    assert!(answer.status < 300, "{action}: {label}: {}", answer.text);
+                }
+            }
+            if missing != "delete" {
+                let restore = format!("/api/v1/recycle-bin/{}/{id}/restore", case.entity);
+                assert_eq!(org.admin.post(&restore, json!({})).status, 200, "{label}");
+            }
+        }
+        if missing == "view" {
+            let global = user.get("/api/v1/search?q=ActionToken");
+            assert_eq!(
+                global.body["items"],
+                json!([]),
+                "search shows nothing without view"
+            );
+        }
+    }
+}
+
+#[test]
+fn owners_and_departments_cannot_be_forced_by_the_body() {
+    let org = organisation();
+    let rep = org.user("rep", org.team_a1, "department");
+    let teammate = create_user_with_roles(
+        &org.admin,
+        "teammate",
+        Some(org.team_a1),
+        &[org.roles["own"]],
+    );
+    let stranger =
+        create_user_with_roles(&org.admin, "stranger", Some(org.div_b), &[org.roles["own"]]);
+
+    let forced = rep.post(
+        "/api/v1/customers",
+        json!({"name": "Forced", "owner_id": stranger["id"], "department_id": org.div_b,
+               "id": 777, "version": 9, "created_at": "2000-01-01T00:00:00Z"}),
+    );
+    assert_eq!(forced.status, 422, "{}", forced.text);
+    let codes = &forced.body["error"]["field_codes"];
+    assert_eq!(codes["owner_id"], "not_assignable");
+    for key in ["department_id", "id", "version", "created_at"] {
+        assert_eq!(codes[key], "not_editable", "{key}");
+    }
+    let count: i64 = org
+        .app
+        .sql()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 0, "a refused create writes nothing");
+
+    let handed = rep.post(
+        "/api/v1/customers",
+        json!({"name": "Handed", "owner_id": teammate["id"]}),
+    );
+    assert_eq!(handed.status, 201, "{}", handed.text);
+    assert_eq!(handed.body["owner_id"], teammate["id"]);
+    assert_eq!(
+        handed.body["department_id"], org.team_a1,
+        "the department follows the owner"
+    );
+    let id = handed.body["id"].as_i64().unwrap();
+    let before = snapshot(&org.app, "customers", id);
+    let moved = rep.patch(
+        &format!("/api/v1/customers/{id}"),
+        json!({"version": 1, "owner_id": stranger["id"]}),
+    );
+    assert_eq!(moved.status, 422);
+    assert_eq!(snapshot(&org.app, "customers", id), before);
+
+    assert_eq!(
+        rep.post(
+            "/api/v1/users",
+            json!({"username": "x", "password": "long-enough-1"})
+        )
+        .status,
+        403
+    );
+    assert_eq!(rep.get("/api/v1/roles").status, 403);
+    let me = rep.get("/api/v1/auth/me").body;
+    assert_eq!(me["permissions"]["customers"]["scope"], "department");
+    let raise = rep.patch(
+        "/api/v1/auth/me",
+        json!({"role_ids": [1], "version": me["version"]}),
+    );
+    assert_eq!(raise.status, 422);
+    assert_eq!(rep.get("/api/v1/auth/me").body["is_admin"], false);
+}
+
+#[test]
+fn role_and_department_changes_apply_on_the_next_request() {
+    let org = organisation();
+    let owner = org.user("owner", org.team_a1, "own");
+    let (_, ids) = records(&owner, "NextRequest");
+    let watcher = org.user("watcher", org.team_a1, "own");
+    let path = format!("/api/v1/customers/{}", ids[0]);
+    assert_eq!(watcher.get(&path).status, 404);
+
+    let user = org.admin.get("/api/v1/users?q=watcher").body["items"][0].clone();
+    let promoted = org.admin.patch(
+        &format!("/api/v1/users/{}", user["id"]),
+        json!({"version": user["version"], "role_ids": [org.roles["department"]]}),
+    );
+    assert_eq!(promoted.status, 200);
+    assert_eq!(watcher.get(&path).status, 200, "no new sign-in needed");
+
+    let moved = org.admin.patch(
+        &format!("/api/v1/users/{}", user["id"]),
+        json!({"version": promoted.body["version"], "department_id": org.div_b}),
+    );
+    assert_eq!(moved.status, 200);
+    assert_eq!(
+        watcher.get(&path).status,
+        404,
+        "a move takes the department's records away"
+    );
+
+    let role_path = format!("/api/v1/roles/{}", org.roles["department"]);
+    let role = org.admin.get(&role_path).body;
+    let widened = org.admin.patch(
+        &role_path,
+        json!({"version": role["version"], "permissions": {"customers": {"actions": ["view"], "scope": "all"}}}),
+    );
+    assert_eq!(widened.status, 200, "{}", widened.text);
+    assert_eq!(watcher.get(&path).status, 200);
+    assert_eq!(
+        watcher.get(&format!("/api/v1/contacts/{}", ids[1])).status,
+        403,
+        "the edited role no longer grants contacts"
+    );
+}
+
+#[test]
+fn hidden_fields_vanish_and_read_only_fields_refuse_writes() {
+    let org = organisation();
+    let permissions = json!({
+        "customers": {"actions": ["view", "create", "edit", "export"], "scope": "all",
+                      "fields": {"phone": "hidden", "email": "read_only"}}
+    });
+    let role = org.admin.post(
+        "/api/v1/roles",
+        json!({"name": "clerk", "permissions": permissions}),
+    );
+    assert_eq!(role.status, 201, "{}", role.text);
+    let customer = org.admin.post(
+        "/api/v1/customers",
+        json!({"name": "Secretive", "phone": "13912345678", "email": "a@secret.example"}),
+    );
+    let id = customer.body["id"].as_i64().unwrap();
+    org.admin.patch(
+        &format!("/api/v1/customers/{id}"),
+        json!({"version": 1, "phone": "13987654321"}),
+    );
+    create_user_with_roles(
+        &org.admin,
+        "clerk",
+        Some(org.team_a1),
+        &[role.body["id"].as_i64().unwrap()],
+    );
+    let clerk = org.app.signed_in("clerk");
+
+    let record = clerk.get(&format!("/api/v1/customers/{id}")).body;
+    assert!(record.get("phone").is_none(), "{record}");
+    assert_eq!(record["email"], "a@secret.example");
+    let list = clerk.get("/api/v1/customers").body;
+    assert!(list["items"][0].get("phone").is_none());
+    assert_eq!(
+        clerk.get("/api/v1/customers?q=13912345678").body["total"],
+        0
+    );
+    assert_eq!(clerk.get("/api/v1/customers?q=139").body["total"], 0);
+    assert_eq!(
+        clerk
+            .get("/api/v1/customers?filter[phone]=13912345678")
+            .status,
+        400
+    );
+    assert_eq!(clerk.get("/api/v1/customers?sort=phone").status, 400);
+    let export = clerk.get("/api/v1/customers/export");
+    assert!(!export.text.contains("1391234"), "{}", export.text);
+    let history = clerk.get(&format!("/api/v1/customers/{id}/history")).body;
+    assert!(!history.to_string().contains("1398765"), "{history}");
+    let meta = clerk.get("/api/v1/meta").body;
+    let fields = meta["entities"][0]["fields"].as_array().unwrap();
+    assert!(!fields.iter().any(|f| f["name"] == "phone"));
+    assert!(fields
+        .iter()
+        .any(|f| f["name"] == "email" && f["read_only"] == true));
+
+    let before = snapshot(&org.app, "customers", id);
+    for body in [
+        json!({"version": 2, "email": "b@x.example"}),
+        json!({"version": 2, "phone": "110"}),
+    ] {
+        let answer = clerk.patch(&format!("/api/v1/customers/{id}"), body);
+        assert_eq!(answer.status, 422, "{}", answer.text);
+    }
+    assert_eq!(snapshot(&org.app, "customers", id), before);
+    let fine = clerk.patch(
+        &format!("/api/v1/customers/{id}"),
+        json!({"version": 2, "level": "B"}),
+    );
+    assert_eq!(fine.status, 200, "{}", fine.text);
+    assert!(fine.body.get("phone").is_none());
+}
+
+#[test]
+fn a_leavers_records_are_transferred_in_one_step() {
+    let org = organisation();
+    let leaver = org.user("leaver", org.team_a1, "own");
+    let (_, first) = records(&leaver, "LeaverOne");
+    let (_, second) = records(&leaver, "LeaverTwo");
+    let heir = create_user_with_roles(&org.admin, "heir", Some(org.div_b), &[org.roles["own"]]);
+    let leaver_id = org.admin.get("/api/v1/users?q=leaver").body["items"][0]["id"].clone();
+
+    let refused = org.admin.post(
+        &format!("/api/v1/users/{leaver_id}/transfer"),
+        json!({"to_user_id": leaver_id}),
+    );
+    assert_eq!(refused.status, 422);
+    let frozen = create_user_with_roles(&org.admin, "gone", Some(org.div_b), &[]);
+    org.admin
+        .post(&format!("/api/v1/users/{}/freeze", frozen["id"]), json!({}));
+    let to_frozen = org.admin.post(
+        &format!("/api/v1/users/{leaver_id}/transfer"),
+        json!({"to_user_id": frozen["id"]}),
+    );
+    assert_eq!(to_frozen.status, 422);
+    assert_eq!(leaver.get("/api/v1/customers").body["total"], 2);
+
+    let done = org.admin.post(
+        &format!("/api/v1/users/{leaver_id}/transfer"),
+        json!({"to_user_id": heir["id"]}),
+    );
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["transferred"]["customers"], 2);
+    assert_eq!(leaver.get("/api/v1/customers").body["total"], 0);
+    let heir_view = org.app.signed_in("heir");
+    for id in [first[0], second[0]] {
+        let record = heir_view.get(&format!("/api/v1/customers/{id}"));
+        assert_eq!(record.status, 200);
+        assert_eq!(record.body["owner_id"], heir["id"]);
+        assert_eq!(record.body["department_id"], org.div_b);
+        let history = heir_view
+            .get(&format!("/api/v1/customers/{id}/history"))
+            .body;
+        assert_eq!(history["items"][0]["action"], "transferred");
+    }
+    assert_eq!(
+        heir_view
+            .get(&format!("/api/v1/contacts/{}", first[1]))
+            .status,
+        200,
+        "children follow their customer"
+    );
+    let audit = org
+        .admin
+        .get("/api/v1/audit-log?action=records_transferred");
+    assert_eq!(audit.body["total"], 1);
+}
+
+#[test]
+fn api_tokens_carry_their_owners_scope() {
+    let org = organisation();
+    let owner = org.user("owner", org.team_a1, "own");
+    let (_, ids) = records(&owner, "TokenScope");
+    let peer = org.user("peer", org.team_a1, "own");
+    let token = peer
+        .post("/api/v1/tokens", json!({"name": "integration"}))
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = reqwest::blocking::Client::new();
+    let status = client
+        .get(org.app.url(&format!("/api/v1/customers/{}", ids[0])))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+    let own = client
+        .post(org.app.url("/api/v1/customers"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "From the website"}))
+        .send()
+        .unwrap();
+    assert_eq!(own.status(), 201);
+}
+
+#[test]
+fn roles_are_validated_and_the_builtin_one_is_fixed() {
+    let org = organisation();
+    for (permissions, key) in [
+        (
+            json!({"widgets": {"actions": ["view"]}}),
+            "permissions.widgets",
+        ),
+        (
+            json!({"customers": {"actions": ["fly"]}}),
+            "permissions.customers",
+        ),
+        (
+            json!({"customers": {"actions": ["view"], "scope": "galaxy"}}),
+            "permissions.customers",
+        ),
+        (
+            json!({"customers": {"actions": [], "fields": {"nope": "hidden"}}}),
+            "permissions.customers.fields.nope",
+        ),
+        (json!([]), "permissions"),
+    ] {
+        let answer = org.admin.post(
+            "/api/v1/roles",
+            json!({"name": "bad", "permissions": permissions}),
+        );
+        assert_eq!(answer.status, 422, "{}", answer.text);
+        assert!(
+            answer.body["error"]["field_codes"].get(key).is_some(),
+            "{key}: {}",
+            answer.text
+        );
+    }
+    let taken = org.admin.post(
+        "/api/v1/roles",
+        json!({"name": "scope own", "permissions": {}}),
+    );
+    assert_eq!(taken.body["error"]["field_codes"]["name"], "taken");
+    let builtin = org
+        .admin
+        .patch("/api/v1/roles/1", json!({"version": 1, "name": "root"}));
+    assert_eq!(builtin.error_code(), "builtin_role");
+    assert_eq!(
+        org.admin
+            .request(reqwest::Method::DELETE, "/api/v1/roles/1", None)
+            .error_code(),
+        "builtin_role"
+    );
+    create_user_with_roles(&org.admin, "holder", Some(org.div_a), &[org.roles["own"]]);
+    let in_use = org
+        .admin
+        .delete(&format!("/api/v1/roles/{}", org.roles["own"]));
+    assert_eq!(in_use.error_code(), "role_in_use");
+    assert_eq!(
+        org.admin
+            .delete(&format!("/api/v1/roles/{}", org.roles["all"]))
+            .status,
+        204
+    );
+    let audit = org.admin.get("/api/v1/audit-log?entity=roles").body;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"role_created") && actions.contains(&"role_deleted"),
+        "{actions:?}"
+    );
+}

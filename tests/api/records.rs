@@ -1,0 +1,404 @@
+//! The generic record API on customers, contacts and follow-ups: validation, concurrency,
+//! history, recycle bin, search, export, reminders.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+fn create(browser: &Browser, entity: &str, body: Value) -> Value {
+    let answer = browser.post(&format!("/api/v1/{entity}"), body);
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    answer.body
+}
+
+#[test]
+fn customers_are_created_read_updated_and_validated() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let customer = create(
+        &admin,
+        "customers",
+        json!({"name": "  华为技术有限公司 ", "level": "A", "tags": ["重点", "vip"],
+               "phone": "+86 755 2878 0808", "website": "huawei.com"}),
+    );
+    assert_eq!(customer["name"], "华为技术有限公司");
+    assert_eq!(customer["website"], "https://huawei.com");
+    assert_eq!(customer["version"], 1);
+    assert_eq!(customer["owner_id"], 1);
+    assert_eq!(customer["stage"], "prospect", "the column default applies");
+    assert!(customer["created_at"].as_str().unwrap().contains('T'));
+    let id = customer["id"].as_i64().unwrap();
+
+    let bad = admin.post(
+        "/api/v1/customers",
+        json!({"level": "Z", "email": "nope", "website": "javascript:alert(1)",
+               "colour": "red", "id": 99, "department_id": 3, "created_at": "2020-01-01T00:00:00Z"}),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    let fields = &bad.body["error"]["field_codes"];
+    assert_eq!(fields["name"], "required");
+    assert_eq!(fields["level"], "one_of");
+    assert_eq!(fields["email"], "invalid_email");
+    assert_eq!(fields["website"], "invalid_url");
+    assert_eq!(fields["colour"], "unknown_field");
+    for key in ["id", "department_id", "created_at"] {
+        assert_eq!(fields[key], "not_editable", "{key}");
+    }
+    assert!(bad.body["error"]["fields"]["level"]
+        .as_str()
+        .unwrap()
+        .contains('A'));
+
+    let path = format!("/api/v1/customers/{id}");
+    let updated = admin.patch(
+        &path,
+        json!({"version": 1, "stage": "active", "phone": null}),
+    );
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(updated.body["version"], 2);
+    assert_eq!(updated.body["phone"], Value::Null);
+
+    let stale = admin.patch(&path, json!({"version": 1, "stage": "lost"}));
+    assert_eq!(stale.status, 409);
+    assert_eq!(stale.error_code(), "version_conflict");
+    assert_eq!(stale.body["error"]["current"]["stage"], "active");
+    let missing_version = admin.patch(&path, json!({"stage": "lost"}));
+    assert_eq!(missing_version.status, 422);
+
+    let history = admin.get(&format!("{path}/history"));
+    assert_eq!(history.status, 200);
+    let items = history.body["items"].as_array().unwrap();
+    assert_eq!(items[0]["action"], "updated");
+    let changes = items[0]["changes"].as_array().unwrap();
+    assert!(changes.contains(&json!({"field": "stage", "old": "prospect", "new": "active"})));
+    assert_eq!(items[1]["action"], "created");
+
+    assert_eq!(admin.get("/api/v1/customers/999").status, 404);
+    assert_eq!(admin.get("/api/v1/widgets").status, 404);
+}
+
+#[test]
+fn lists_filter_sort_and_refuse_unknown_names() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    for (name, level, tags) in [
+        ("Alpha", "A", json!(["vip"])),
+        ("Beta", "B", json!([])),
+        ("Gamma", "A", json!(["vip", "north"])),
+    ] {
+        create(
+            &admin,
+            "customers",
+            json!({"name": name, "level": level, "tags": tags}),
+        );
+    }
+    let names = |query: &str| -> Vec<String> {
+        let answer = admin.get(&format!("/api/v1/customers?{query}"));
+        assert_eq!(answer.status, 200, "{query}: {}", answer.text);
+        answer.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("sort=name"), ["Alpha", "Beta", "Gamma"]);
+    assert_eq!(names("sort=-level,name"), ["Beta", "Alpha", "Gamma"]);
+    assert_eq!(names("filter[level]=A&sort=name"), ["Alpha", "Gamma"]);
+    assert_eq!(names("filter[level][ne]=A"), ["Beta"]);
+    assert_eq!(names("filter[level][in]=B,C"), ["Beta"]);
+    assert_eq!(names("filter[tags][contains]=north"), ["Gamma"]);
+    assert_eq!(names("filter[tags][empty]=true"), ["Beta"]);
+    assert_eq!(names("filter[name][contains]=amm"), ["Gamma"]);
+    assert_eq!(
+        names("filter[created_at][gte]=2000-01-01&sort=name&per_page=2&page=2"),
+        ["Gamma"]
+    );
+    let page = admin.get("/api/v1/customers?per_page=2");
+    assert_eq!(
+        (page.body["total"].as_i64(), page.body["per_page"].as_i64()),
+        (Some(3), Some(2))
+    );
+    for bad in [
+        "filter[colour]=red",
+        "filter[name][like]=x",
+        "sort=notes",
+        "sort=password_hash",
+        "filter[created_at][gt]=yesterday",
+        "per_page=500",
+        "bogus=1",
+    ] {
+        let answer = admin.get(&format!("/api/v1/customers?{bad}"));
+        assert_eq!(answer.status, 400, "{bad}");
+        assert_eq!(answer.error_code(), "invalid_query", "{bad}");
+    }
+}
+
+#[test]
+fn search_finds_chinese_and_latin_text_of_any_length() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let customer = create(
+        &admin,
+        "customers",
+        json!({"name": "上海张江科技有限公司", "region": "浦东"}),
+    );
+    create(
+        &admin,
+        "customers",
+        json!({"name": "Acme Trading", "email": "sales@acme.example"}),
+    );
+    create(
+        &admin,
+        "contacts",
+        json!({"customer_id": customer["id"], "name": "王伟", "mobile": "13800138000"}),
+    );
+    let found = |entity: &str, q: &str| -> i64 {
+        let answer = admin.get(&format!("/api/v1/{entity}?q={}", urlencode(q)));
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.body["total"].as_i64().unwrap()
+    };
+    assert_eq!(found("customers", "张江科技"), 1, "trigram path");
+    assert_eq!(
+        found("customers", "张江"),
+        1,
+        "two characters use the fallback"
+    );
+    assert_eq!(found("customers", "浦"), 1, "one character");
+    assert_eq!(found("customers", "acme"), 1, "case-insensitive");
+    assert_eq!(
+        found("customers", "sales@acme"),
+        1,
+        "other searchable fields"
+    );
+    assert_eq!(found("customers", "上海 科技"), 1, "every word must match");
+    assert_eq!(found("customers", "北京"), 0);
+    assert_eq!(
+        found("customers", "\"*"),
+        0,
+        "FTS syntax is quoted, not an error"
+    );
+    assert_eq!(found("contacts", "王伟"), 1);
+
+    let global = admin.get(&format!("/api/v1/search?q={}", urlencode("王伟")));
+    assert_eq!(global.status, 200);
+    let items = global.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["entity"], "contacts");
+    assert_eq!(items[0]["title"], "王伟");
+
+    let renamed = admin.patch(
+        &format!("/api/v1/customers/{}", customer["id"]),
+        json!({"version": 1, "name": "深圳前海贸易"}),
+    );
+    assert_eq!(renamed.status, 200);
+    assert_eq!(
+        found("customers", "张江科技"),
+        0,
+        "the index follows the write"
+    );
+    assert_eq!(found("customers", "前海贸易"), 1);
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn deleted_records_go_to_the_recycle_bin_with_their_children() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let customer = create(&admin, "customers", json!({"name": "Recycled Ltd"}));
+    let id = customer["id"].as_i64().unwrap();
+    let contact = create(
+        &admin,
+        "contacts",
+        json!({"customer_id": id, "name": "Li Lei"}),
+    );
+    let path = format!("/api/v1/customers/{id}");
+    assert_eq!(admin.delete(&path).status, 204);
+    assert_eq!(admin.get(&path).status, 404);
+    assert_eq!(admin.get("/api/v1/customers").body["total"], 0);
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/contacts/{}", contact["id"]))
+            .status,
+        404,
+        "a contact follows its customer into the bin"
+    );
+    let bin = admin.get("/api/v1/recycle-bin/customers");
+    assert_eq!(bin.body["total"], 1);
+    assert!(bin.body["items"][0]["deleted_at"].is_string());
+    assert_eq!(admin.delete(&path).status, 404, "deleting twice");
+
+    let restored = admin.post(
+        &format!("/api/v1/recycle-bin/customers/{id}/restore"),
+        json!({}),
+    );
+    assert_eq!(restored.status, 200, "{}", restored.text);
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/contacts/{}", contact["id"]))
+            .status,
+        200
+    );
+    let actions: Vec<Value> = admin.get(&format!("{path}/history")).body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].clone())
+        .collect();
+    assert_eq!(
+        actions,
+        [json!("restored"), json!("deleted"), json!("created")]
+    );
+    let audit = admin.get("/api/v1/audit-log?action=record_deleted");
+    assert_eq!(audit.body["total"], 1);
+}
+
+#[test]
+fn followups_keep_the_customer_due_date_and_feed_reminders() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let customer = create(&admin, "customers", json!({"name": "Due Soon Co"}));
+    let id = customer["id"].as_i64().unwrap();
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    let followup = create(
+        &admin,
+        "followups",
+        json!({"entity": "customers", "record_id": id, "method": "phone",
+               "content": "Called about the renewal", "next_at": yesterday}),
+    );
+    assert!(followup["followed_at"].is_string(), "defaults to now");
+    assert_eq!(followup["display"]["record_id"], "Due Soon Co");
+    let customer = admin.get(&format!("/api/v1/customers/{id}")).body;
+    assert!(customer["last_followup_at"].is_string());
+    assert!(customer["next_followup_at"].is_string());
+    let reminders = admin.get("/api/v1/reminders").body;
+    assert_eq!(reminders["overdue"][0]["id"], id);
+    assert_eq!(
+        reminders["overdue"][0]["last_content"],
+        "Called about the renewal"
+    );
+
+    let timeline = admin.get(&format!(
+        "/api/v1/followups?filter[entity]=customers&filter[record_id]={id}"
+    ));
+    assert_eq!(timeline.body["total"], 1);
+
+    for (body, field, code) in [
+        (
+            json!({"entity": "customers", "record_id": 999, "method": "phone", "content": "x"}),
+            "record_id",
+            "not_found",
+        ),
+        (
+            json!({"entity": "users", "record_id": 1, "method": "phone", "content": "x"}),
+            "entity",
+            "one_of",
+        ),
+        (
+            json!({"entity": "customers", "record_id": id, "method": "fax", "content": "x"}),
+            "method",
+            "one_of",
+        ),
+        (
+            json!({"entity": "customers", "record_id": id, "method": "phone", "content": "x", "next_at": "tomorrow"}),
+            "next_at",
+            "invalid_datetime",
+        ),
+    ] {
+        let answer = admin.post("/api/v1/followups", body);
+        assert_eq!(answer.status, 422, "{}", answer.text);
+        assert_eq!(
+            answer.body["error"]["field_codes"][field], code,
+            "{}",
+            answer.text
+        );
+    }
+    let moved = admin.patch(
+        &format!("/api/v1/followups/{}", followup["id"]),
+        json!({"version": 1, "record_id": 5}),
+    );
+    assert_eq!(
+        moved.body["error"]["field_codes"]["record_id"],
+        "not_editable"
+    );
+
+    assert_eq!(
+        admin
+            .delete(&format!("/api/v1/followups/{}", followup["id"]))
+            .status,
+        204
+    );
+    let customer = admin.get(&format!("/api/v1/customers/{id}")).body;
+    assert_eq!(
+        customer["next_followup_at"],
+        Value::Null,
+        "a deleted follow-up plans nothing"
+    );
+    assert_eq!(admin.get("/api/v1/reminders").body["overdue"], json!([]));
+}
+
+#[test]
+fn exports_are_files_with_neutralised_formulas() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    create(
+        &admin,
+        "customers",
+        json!({"name": "=HYPERLINK(\"http://evil\")", "level": "A"}),
+    );
+    create(
+        &admin,
+        "customers",
+        json!({"name": "安全客户", "level": "B"}),
+    );
+    let csv = admin.get("/api/v1/customers/export?format=csv&sort=name");
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.header("content-disposition").unwrap().contains(".csv"));
+    assert!(csv.text.contains("'=HYPERLINK"), "{}", csv.text);
+    assert!(csv.text.contains("安全客户"));
+    let filtered = admin.get("/api/v1/customers/export?filter[level]=B");
+    assert!(!filtered.text.contains("HYPERLINK"));
+    let xlsx = admin.get("/api/v1/customers/export?format=xlsx");
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx
+        .header("content-type")
+        .unwrap()
+        .contains("spreadsheetml"));
+    assert_eq!(admin.get("/api/v1/customers/export?format=pdf").status, 400);
+    let audit = admin.get("/api/v1/audit-log?action=export");
+    assert_eq!(audit.body["total"], 3);
+}
+
+#[test]
+fn metadata_describes_fields_in_the_callers_language() {
+    let app = spawn_app();
+    let mut admin = app.setup_admin();
+    admin.language = Some("zh-CN");
+    let meta = admin.get("/api/v1/meta");
+    assert_eq!(meta.status, 200);
+    let customers = meta.body["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "customers")
+        .unwrap()
+        .clone();
+    assert_eq!(customers["label"], "客户");
+    let level = customers["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "level")
+        .unwrap();
+    assert_eq!(level["type"], "picklist");
+    assert_eq!(level["options"][0]["label"], "A 重点客户");
+    assert_eq!(customers["permissions"]["scope"], "all");
+}
