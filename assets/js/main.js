@@ -16,6 +16,10 @@ import { usersPage } from './pages/settings/users.js';
 import { departmentsPage } from './pages/settings/departments.js';
 import { auditPage } from './pages/settings/audit.js';
 import { systemPage } from './pages/settings/system.js';
+import { rolesPage } from './pages/settings/roles.js';
+import { searchPage } from './pages/search.js';
+import { listPage } from './pages/records/list.js';
+import { newRecordPage, recordPage } from './pages/records/record.js';
 
 route('/setup', setupPage, { public: true });
 route('/login', loginPage, { public: true });
@@ -25,6 +29,14 @@ route('/settings/users', usersPage, { admin: true });
 route('/settings/departments', departmentsPage, { admin: true });
 route('/settings/audit', auditPage, { admin: true });
 route('/settings/system', systemPage, { admin: true });
+route('/settings/roles', rolesPage, { admin: true });
+route('/search', searchPage);
+// Every entity of the engine: its list, a new-record address and its record page.
+for (const entity of ['customers', 'contacts', 'followups']) {
+  route(`/${entity}`, listPage(entity));
+  route(`/${entity}/new`, newRecordPage(entity));
+  route(`/${entity}/:id`, recordPage(entity));
+}
 
 const app = document.getElementById('app');
 let shell = null;

@@ -29,11 +29,17 @@ export function field(spec) {
       h('input', { type: 'checkbox', value: optionValue, checked: chosen.has(String(optionValue)) }), h('span', {}, label)));
     input = h('div', { ...common, class: 'checks', role: 'group', tabindex: '-1' }, boxes);
     value = () => [...input.querySelectorAll('input:checked')].map((box) => box.value);
+  } else if (spec.type === 'checkbox') {
+    input = h('input', { ...common, type: 'checkbox', class: 'checkbox', checked: Boolean(spec.value) });
+    value = () => input.checked;
+  } else if (spec.type === 'textarea') {
+    input = h('textarea', { ...common, class: 'input', rows: spec.rows || 4, maxlength: spec.maxlength });
+    input.value = spec.value ?? '';
   } else if (spec.type === 'select') {
     input = h('select', { ...common, class: 'input' },
       spec.options.map(([value, label]) => h('option', { value, selected: String(value) === String(spec.value ?? '') }, label)));
   } else {
-    input = h('input', { ...common, class: 'input', type: spec.type || 'text', value: spec.value ?? '', maxlength: spec.maxlength });
+    input = h('input', { ...common, class: 'input', type: spec.type || 'text', value: spec.value ?? '', maxlength: spec.maxlength, step: spec.step, placeholder: spec.placeholder });
   }
   const error = h('div', { class: 'field-error', id: errorId, hidden: true });
   const el = h('div', { class: 'field' },
@@ -116,7 +122,7 @@ export function createForm({ fields, submitLabel, busyLabel, onSubmit, validate,
     },
   } }, banner, fields.map((spec) => controls[spec.name].el), h('div', { class: 'form-actions' }, button));
   banner.tabIndex = -1;
-  return { el, controls, values, showErrors, clear };
+  return { el, controls, values, showErrors, clear, showBanner };
 }
 
 /** Keeps the submit button disabled while the server asks us to wait, showing the seconds. */
@@ -190,7 +196,12 @@ export function table(columns, rows, emptyText) {
   if (!rows.length) return emptyState('inbox', emptyText);
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.className }, c.label)))),
-    h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => h('td', { class: c.className, 'data-label': c.label }, h('div', { class: 'cell' }, c.cell(row)))))))));
+    h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => h('td', { class: c.className, 'data-label': labelText(c.label) }, h('div', { class: 'cell' }, c.cell(row)))))))));
+}
+
+/** A column label as plain text (headers may be sort buttons). */
+function labelText(label) {
+  return label instanceof Node ? label.textContent.replace(/[▲▼]/g, '').trim() : label;
 }
 
 /** Page navigation for a list answer {total, page, per_page}. */

@@ -4,6 +4,15 @@
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, Row};
 
+/// `%text%` for `LIKE … ESCAPE '\'`, with the wildcards in `text` taken literally.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 #[derive(Default)]
 pub struct Conditions {
     parts: Vec<String>,

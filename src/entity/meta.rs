@@ -92,6 +92,7 @@ fn describe(
     Ok(json!({
         "name": entity.name,
         "label": label(&format!("entity.{}", entity.name)),
+        "label_one": label(&format!("entity_one.{}", entity.name)),
         "title_field": entity.title,
         "subtitle_field": entity.subtitle,
         "list_columns": entity.list_columns,

@@ -4,7 +4,7 @@
 
 use super::descriptor::{Entity, Field, Kind};
 use crate::access::{FieldAccess, ModuleRights};
-use crate::db::query::Conditions;
+use crate::db::query::{like_pattern, Conditions};
 use crate::http::error::AppError;
 use crate::http::input::ListParams;
 use chrono::{DateTime, NaiveDate, TimeZone};
@@ -91,14 +91,6 @@ fn sort(entity: &Entity, rights: &ModuleRights, value: &str) -> Result<String, A
     }
     keys.push("t.id DESC".into());
     Ok(keys.join(", "))
-}
-
-fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// Full-text search: each word must match. Words of three characters or more use the trigram

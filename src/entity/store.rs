@@ -98,7 +98,7 @@ pub fn picklists(
 /// Columns shown beside ids so people read names: owner, department, references and the
 /// parent of a follow-up. A referenced record's name appears only when the caller may see it.
 fn display_columns(entity: &Entity, rights: &Rights) -> Vec<(&'static str, String)> {
-    let mut columns = Vec::new();
+    let mut columns = vec![("created_by", user_name("t.created_by"))];
     if entity.is_owned() {
         columns.push(("owner_id", user_name("t.owner_id")));
         columns.push(("department_id", department_name("t.department_id")));

@@ -5,9 +5,9 @@
 use super::{actor, departments};
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::session::{self, Admin};
+use crate::auth::session::{self, Admin, CurrentUser};
 use crate::auth::{passwords, users as accounts};
-use crate::db::query::Conditions;
+use crate::db::query::{like_pattern, Conditions};
 use crate::entity::store;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::{version_conflict, Body, ListParams};
@@ -25,7 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/freeze", web::post().to(freeze))
         .route("/users/{id}/unfreeze", web::post().to(unfreeze))
         .route("/users/{id}/password", web::post().to(reset_password))
-        .route("/users/{id}/transfer", web::post().to(transfer));
+        .route("/users/{id}/transfer", web::post().to(transfer))
+        .route("/directory", web::get().to(directory));
 }
 
 const SELECT: &str = "SELECT u.id, u.username, u.display_name, u.department_id, d.name, u.frozen,
@@ -133,13 +134,9 @@ async fn list(
     let list = ListParams::parse(query.into_inner(), &["q", "department_id", "frozen"])?;
     let mut conditions = Conditions::default();
     if let Some(q) = list.text("q") {
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
         conditions.add(
             "(u.username LIKE ? ESCAPE '\\' OR u.display_name LIKE ? ESCAPE '\\')",
-            format!("%{escaped}%"),
+            like_pattern(q),
         );
     }
     if let Some(department) = list.id("department_id")? {
@@ -448,4 +445,42 @@ async fn transfer(
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "transferred": counts })))
+}
+
+/// Colleagues by name, for every signed-in user: the people a record can be handed to or a task
+/// assigned to. Active accounts only; names and departments, nothing more.
+async fn directory(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let list = ListParams::parse(query.into_inner(), &["q"])?;
+    let mut conditions = Conditions::default();
+    conditions.add_raw("u.frozen = 0");
+    if let Some(q) = list.text("q") {
+        conditions.add(
+            "(u.username LIKE ? ESCAPE '\\' OR u.display_name LIKE ? ESCAPE '\\')",
+            like_pattern(q),
+        );
+    }
+    let page = (list.per_page, list.offset());
+    let (items, total) =
+        state
+            .db
+            .read(move |conn| {
+                Ok(conditions.page(
+                conn,
+                "SELECT u.id, u.display_name, d.name FROM users u
+                 LEFT JOIN departments d ON d.id = u.department_id",
+                "users u",
+                "u.display_name COLLATE NOCASE, u.id",
+                page,
+                |r| {
+                    Ok(json!({"id": r.get::<_, i64>(0)?, "display_name": r.get::<_, String>(1)?,
+                              "department_name": r.get::<_, Option<String>>(2)?}))
+                },
+            )?)
+            })
+            .await?;
+    Ok(HttpResponse::Ok().json(list.answer(items, total)))
 }

@@ -3,15 +3,22 @@
 import { h, icon, mount } from '../dom.js';
 import { language, t } from '../i18n.js';
 import { savePreferences, session } from '../session.js';
+import { navigate } from '../router.js';
 import { toast, errorText } from '../ui.js';
 
 // Modules add their entries here as they are built; nothing unbuilt is listed.
 // `admin: true` entries are shown to administrators only (the server refuses others anyway).
 const MENU = [
   { items: [{ path: '/', label: 'nav.home', icon: 'home' }] },
+  { group: 'nav.group.customers', items: [
+    { path: '/customers', label: 'entity.customers', icon: 'building', entity: 'customers' },
+    { path: '/contacts', label: 'entity.contacts', icon: 'user', entity: 'contacts' },
+    { path: '/followups', label: 'entity.followups', icon: 'chat', entity: 'followups' },
+  ] },
   { group: 'nav.group.system', items: [
     { path: '/settings/users', label: 'nav.users', icon: 'users', admin: true },
     { path: '/settings/departments', label: 'nav.departments', icon: 'tree', admin: true },
+    { path: '/settings/roles', label: 'nav.roles', icon: 'key', admin: true },
     { path: '/settings/audit', label: 'nav.audit', icon: 'log', admin: true },
     { path: '/settings/system', label: 'nav.system', icon: 'settings', admin: true },
     { path: '/me', label: 'nav.me', icon: 'user' },
@@ -33,7 +40,7 @@ function sidebar(closeNav) {
       h('img', { src: '/img/logo.svg', alt: '', width: 28, height: 28 }), h('span', {}, t('app.name'))),
     MENU.map((section) => h('div', { class: 'nav-section' },
       section.group ? h('div', { class: 'nav-group' }, t(section.group)) : null,
-      h('ul', {}, section.items.filter((item) => !item.admin || session.user.is_admin).map((item) => h('li', {},
+      h('ul', {}, section.items.filter((item) => (!item.admin || session.user.is_admin) && (!item.entity || session.user.permissions?.[item.entity]?.actions.includes('view'))).map((item) => h('li', {},
         h('a', { class: 'nav-link', href: `#${item.path}`, dataset: { path: item.path }, on: { click: closeNav } },
           icon(item.icon), h('span', {}, t(item.label)))))))));
 }
@@ -61,6 +68,16 @@ function userMenu(onSignOut) {
   return h('div', { class: 'user-menu' }, button, panel);
 }
 
+/** The global search box: searches every entity the user may see (#/search?q=). */
+function searchBox() {
+  const input = h('input', { class: 'input', type: 'search', name: 'q', placeholder: t('search.placeholder'), 'aria-label': t('search.title'), enterkeyhint: 'search' });
+  return h('form', { class: 'global-search', role: 'search', on: { submit: (event) => {
+    event.preventDefault();
+    const q = input.value.trim();
+    if (q) navigate(`/search?q=${encodeURIComponent(q)}`);
+  } } }, icon('search'), input);
+}
+
 function header(toggleNav, rerender, onSignOut) {
   const user = session.user;
   const other = language() === 'zh-CN' ? 'en' : 'zh-CN';
@@ -68,6 +85,7 @@ function header(toggleNav, rerender, onSignOut) {
   return h('header', { class: 'topbar' },
     h('button', { class: 'icon-button nav-toggle', type: 'button', 'aria-controls': 'sidebar', 'aria-label': t('shell.menu'), on: { click: toggleNav } }, icon('menu')),
     h('div', { class: 'company' }, user.company?.name || ''),
+    searchBox(),
     h('div', { class: 'topbar-tools' },
       h('button', {
         class: 'chip', type: 'button', lang: other, 'aria-label': t('shell.language'),
@@ -102,7 +120,8 @@ export function createShell({ rerender, onSignOut }) {
     el: root,
     show(node, path) {
       for (const link of root.querySelectorAll('.nav-link')) {
-        const active = link.dataset.path === path;
+        const linkPath = link.dataset.path;
+        const active = linkPath === path || (linkPath !== '/' && path?.startsWith(`${linkPath}/`));
         link.classList.toggle('active', active);
         if (active) link.setAttribute('aria-current', 'page');
         else link.removeAttribute('aria-current');

@@ -53,6 +53,29 @@ function passwordDialog(user) {
   const dialog = openDialog(`${t('users.reset_password')}: ${user.display_name}`, form.el);
 }
 
+/** Hands every record of a user (a leaver) to a colleague in one step. */
+function transferDialog(user, refresh) {
+  const form = createForm({
+    fields: [{ name: 'to_user_id', label: t('users.transfer_to'), type: 'select', required: true, options: [['', '—']] }],
+    submitLabel: t('users.transfer'),
+    async onSubmit(values) {
+      if (!values.to_user_id) return form.showErrors({ to_user_id: t('field_error.required') }, '');
+      const answer = await api('POST', `/users/${user.id}/transfer`, { to_user_id: Number(values.to_user_id) });
+      const count = Object.values(answer.transferred).reduce((a, b) => a + b, 0);
+      dialog.close();
+      toast(t('users.transferred', { count, name: user.display_name }));
+      refresh();
+    },
+  });
+  api('GET', '/directory?per_page=200').then((answer) => {
+    const select = form.controls.to_user_id.input;
+    for (const u of answer.items.filter((u) => u.id !== user.id)) {
+      select.append(h('option', { value: u.id }, u.department_name ? `${u.display_name} · ${u.department_name}` : u.display_name));
+    }
+  }).catch((error) => form.showBanner(errorText(error)));
+  const dialog = openDialog(`${t('users.transfer')}: ${user.display_name}`, h('div', {}, h('p', { class: 'muted' }, t('users.transfer_hint')), form.el));
+}
+
 async function toggleFrozen(user, refresh) {
   const freezing = !user.frozen;
   if (freezing) {
@@ -91,7 +114,8 @@ export function usersPage() {
       { label: t('common.actions'), className: 'actions', cell: (u) => [
         h('button', { class: 'btn', type: 'button', on: { click: () => userDialog(u, lookups, refresh) } }, t('common.edit')), ' ',
         h('button', { class: 'btn', type: 'button', on: { click: () => passwordDialog(u) } }, t('users.reset_password')), ' ',
-        h('button', { class: 'btn', type: 'button', on: { click: () => toggleFrozen(u, refresh) } }, u.frozen ? t('users.unfreeze') : t('users.freeze')),
+        h('button', { class: 'btn', type: 'button', on: { click: () => toggleFrozen(u, refresh) } }, u.frozen ? t('users.unfreeze') : t('users.freeze')), ' ',
+        h('button', { class: 'btn', type: 'button', on: { click: () => transferDialog(u, refresh) } }, t('users.transfer')),
       ] },
     ], answer.items, t('users.empty')),
     pager(answer, (page) => { filters.page = page; refresh(); })));

@@ -1,0 +1,147 @@
+// The generic record form, drawn from metadata: the right control per field type, every server
+// field error beside its field, and an honest answer to a concurrent edit (409): the user is
+// told someone else saved first and can load the current version; nothing is overwritten.
+import { api } from '../../api.js';
+import { h } from '../../dom.js';
+import { t } from '../../i18n.js';
+import { session } from '../../session.js';
+import { createForm, errorText, openDialog, toast } from '../../ui.js';
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** An RFC 3339 instant as a `datetime-local` value in the browser's zone. */
+function toLocalInput(value) {
+  if (!value) return '';
+  const d = new Date(value);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function fromLocalInput(value) {
+  return value ? new Date(value).toISOString() : null;
+}
+
+/** Options for reference and user fields, loaded before the form is drawn. */
+async function lookups(entity) {
+  const found = {};
+  for (const field of entity.fields) {
+    if (field.type === 'reference' && !found[field.name]) {
+      const answer = await api('GET', `/${field.reference}?per_page=200&sort=-updated_at`).catch(() => ({ items: [] }));
+      found[field.name] = answer.items.map((r) => [r.id, r.name ?? r.title ?? `#${r.id}`]);
+    } else if (field.type === 'user') {
+      const answer = await api('GET', '/directory?per_page=200');
+      found[field.name] = answer.items.map((u) => [u.id, u.display_name]);
+    }
+  }
+  return found;
+}
+
+/** The control spec for one field, with the record's current value. */
+function controlFor(field, record, options) {
+  const value = record?.[field.name];
+  const spec = { name: field.name, label: field.label, required: field.required, value };
+  switch (field.type) {
+    case 'long_text':
+      return { ...spec, type: 'textarea', value: value ?? '' };
+    case 'bool':
+      return { ...spec, type: 'checkbox', required: false };
+    case 'picklist':
+      return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...field.options.map((o) => [o.value, o.label])] };
+    case 'multi_picklist':
+      return { ...spec, type: 'checkboxes', value: value || [], options: field.options.map((o) => [o.value, o.label]) };
+    case 'tags':
+      return { ...spec, value: (value || []).join(', '), hint: t('records.tags_hint') };
+    case 'datetime':
+      return { ...spec, type: 'datetime-local', value: toLocalInput(value) };
+    case 'date':
+      return { ...spec, type: 'date', value: value ?? '' };
+    case 'integer':
+      return { ...spec, type: 'number', step: 1, value: value ?? '' };
+    case 'money':
+      return { ...spec, type: 'number', step: 0.01, value: value === null || value === undefined ? '' : value / 100 };
+    case 'reference':
+    case 'user':
+      return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...(options[field.name] || [])] };
+    case 'email':
+      return { ...spec, type: 'email', value: value ?? '', maxlength: 254 };
+    case 'phone':
+      return { ...spec, type: 'tel', value: value ?? '', maxlength: 40 };
+    case 'url':
+      return { ...spec, value: value ?? '', placeholder: 'https://' };
+    default:
+      return { ...spec, value: value ?? '', maxlength: field.max_length };
+  }
+}
+
+/** A form value back to what the API takes. */
+function parseValue(field, raw) {
+  if (field.type === 'bool') return Boolean(raw);
+  if (field.type === 'multi_picklist') return raw;
+  if (field.type === 'tags') return raw.split(/[,，]/).map((s) => s.trim()).filter(Boolean);
+  if (raw === '' || raw === null || raw === undefined) return null;
+  switch (field.type) {
+    case 'datetime': return fromLocalInput(raw);
+    case 'integer': return Number(raw);
+    case 'money': return Math.round(Number(raw) * 100);
+    case 'reference':
+    case 'user': return Number(raw);
+    default: return raw;
+  }
+}
+
+const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * Opens a dialog to create (record null) or edit a record. `preset` fixes values the context
+ * decides (the customer of a new contact) and leaves them out of the form.
+ */
+export async function openRecordForm(entity, record, { preset = {}, onSaved } = {}) {
+  const editing = Boolean(record);
+  let options = {};
+  try {
+    options = await lookups(entity);
+  } catch (error) {
+    toast(errorText(error), 'error');
+  }
+  const editable = entity.fields.filter((f) => !f.system && !f.read_only && !(editing && f.create_only) && !(f.name in preset) && f.type !== 'entity');
+  let base = record;
+  const form = createForm({
+    fields: editable.map((f) => controlFor(f, record, options)),
+    submitLabel: t('common.save'),
+    async onSubmit(values) {
+      const body = {};
+      for (const field of editable) {
+        const value = parseValue(field, values[field.name]);
+        if (editing ? !same(value, base[field.name]) : value !== null && !(Array.isArray(value) && !value.length)) body[field.name] = value;
+      }
+      let saved;
+      try {
+        saved = editing
+          ? await api('PATCH', `/${entity.name}/${record.id}`, { ...body, version: base.version })
+          : await api('POST', `/${entity.name}`, { ...preset, ...body });
+      } catch (error) {
+        if (error.code === 'version_conflict' && error.current) {
+          base = error.current;
+          error.message = t('records.conflict', { name: error.current.display?.owner_id || '' });
+          form.el.querySelector('.conflict-actions')?.remove();
+          form.el.prepend(h('div', { class: 'banner conflict-actions', role: 'alert' },
+            t('records.conflict_hint'), ' ',
+            h('button', { class: 'btn', type: 'button', on: { click: () => { dialog.close(); openRecordForm(entity, base, { preset, onSaved }); } } }, t('records.load_current'))));
+        }
+        throw error;
+      }
+      dialog.close();
+      toast(t('common.saved'));
+      onSaved?.(saved);
+    },
+  });
+  const title = editing ? t('records.edit', { entity: entity.label_one }) : t('records.new', { entity: entity.label_one });
+  const dialog = openDialog(title, form.el);
+  dialog.classList.add('dialog-wide');
+  form.el.querySelector('input, select, textarea')?.focus();
+  return dialog;
+}
+
+/** Whether the signed-in user may hand records of `entity` to others (any scope beyond own). */
+export function canAssign(entity) {
+  return Boolean(session.user) && entity.permissions.scope !== 'own' && entity.permissions.actions.includes('edit');
+}
