@@ -54,6 +54,14 @@ impl Conditions {
         }
     }
 
+    /// The statement that reads one page (for `page`, and for checking its query plan).
+    pub fn page_sql(&self, select: &str, order: &str, (limit, offset): (i64, i64)) -> String {
+        format!(
+            "{select}{} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            self.clause()
+        )
+    }
+
     /// The total matching rows of `from`, and one page of `select` (which must read from the
     /// same tables) in `order`.
     pub fn page<T>(
@@ -71,9 +79,7 @@ impl Conditions {
             params_from_iter(self.values.iter()),
             |r| r.get(0),
         )?;
-        let mut stmt = conn.prepare(&format!(
-            "{select}{clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-        ))?;
+        let mut stmt = conn.prepare(&self.page_sql(select, order, (limit, offset)))?;
         let items = stmt
             .query_map(params_from_iter(self.values.iter()), map)?
             .collect::<rusqlite::Result<Vec<T>>>()?;
