@@ -82,12 +82,14 @@ pub fn list_page(
     let reader = store::Reader::new(entity, rights);
     let paging = (query.paging.per_page, query.paging.offset());
     let from = format!("{} t", entity.name);
-    let (items, total) =
-        query
-            .conditions
-            .page(conn, &reader.select(), &from, &query.order, paging, |r| {
-                reader.record(r)
-            })?;
+    let (items, total) = query.conditions.page_by_key(
+        conn,
+        &reader.select(),
+        (&from, "t.id"),
+        &query.order,
+        paging,
+        |r| reader.record(r),
+    )?;
     let items = items
         .into_iter()
         .map(|r| store::for_caller(r, module))
