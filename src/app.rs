@@ -153,6 +153,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::meta::configure)
                 .configure(entity::search::configure)
                 .configure(crm::followups::configure)
+                .configure(crm::customers::configure)
                 // Last: `/{entity}` routes must not shadow the specific ones above.
                 .configure(entity::routes::configure)
                 .default_service(web::to(api_not_found)),

@@ -34,4 +34,6 @@ pub const CONTACTS: Entity = Entity {
     ],
     default_sort: "-updated_at",
     after_write: None,
+    check: None,
+    instructions: &[],
 };

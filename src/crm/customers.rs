@@ -1,6 +1,19 @@
 //! Customers (客户): companies or individuals, owned by a sales rep and their department.
+//! Duplicate check (查重): a customer with the same name, phone or email as another is refused
+//! with 409 `duplicate` unless the request confirms it; the existing record is named only when
+//! the caller may see it.
 
+use crate::access::{Action, Rights};
+use crate::app::AppState;
+use crate::auth::session::CurrentUser;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
+use crate::entity::store::visible;
+use crate::http::error::AppError;
+use actix_web::{web, HttpResponse};
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 pub const CUSTOMERS: Entity = Entity {
     name: "customers",
@@ -43,4 +56,157 @@ pub const CUSTOMERS: Entity = Entity {
     ],
     default_sort: "-updated_at",
     after_write: None,
+    check: Some(refuse_duplicates),
+    instructions: &["confirm_duplicate"],
 };
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/customers/duplicates", web::get().to(duplicates_route));
+}
+
+/// A phone number as digits only, so "021-5080 1234" and "02150801234" match.
+fn digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The phone column reduced to digits in SQL, matching `digits`.
+const PHONE_DIGITS: &str =
+    "replace(replace(replace(replace(replace(replace(replace(t.phone, ' ', ''), \
+    '-', ''), '(', ''), ')', ''), '+', ''), '.', ''), '#', '')";
+
+/// One existing customer that matches, and whether the caller may see it.
+struct Match {
+    id: i64,
+    name: String,
+    matched_on: Vec<&'static str>,
+    visible: bool,
+}
+
+/// Live customers other than `except` sharing the name, phone digits or email (any case).
+fn find_duplicates(
+    conn: &Connection,
+    rights: &Rights,
+    (name, phone, email): (Option<&str>, Option<&str>, Option<&str>),
+    except: i64,
+) -> Result<Vec<Match>, AppError> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    let phone = phone.map(digits).filter(|p| p.len() >= 5);
+    let email = email.map(str::trim).filter(|e| !e.is_empty());
+    let mut tests = Vec::new();
+    let mut values: Vec<Sql> = vec![Sql::Integer(except)];
+    for (column, value) in [
+        ("t.name", name.map(String::from)),
+        (PHONE_DIGITS, phone.clone()),
+        ("t.email COLLATE NOCASE", email.map(String::from)),
+    ] {
+        if let Some(value) = value {
+            values.push(Sql::Text(value));
+            tests.push(format!("{column} = ?{}", values.len()));
+        }
+    }
+    if tests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT t.id, t.name, t.phone, t.email, {} FROM customers t
+         WHERE t.deleted_at IS NULL AND t.id <> ?1 AND ({}) LIMIT 20",
+        visible(rights, &CUSTOMERS, "t"),
+        tests.join(" OR ")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(values), |r| {
+            let found_name: String = r.get(1)?;
+            let found_phone: Option<String> = r.get(2)?;
+            let found_email: Option<String> = r.get(3)?;
+            let mut matched_on = Vec::new();
+            if name == Some(found_name.as_str()) {
+                matched_on.push("name");
+            }
+            if phone.is_some() && found_phone.as_deref().map(digits) == phone {
+                matched_on.push("phone");
+            }
+            if email.is_some_and(|e| found_email.is_some_and(|f| f.eq_ignore_ascii_case(e))) {
+                matched_on.push("email");
+            }
+            Ok(Match {
+                id: r.get(0)?,
+                name: found_name,
+                matched_on,
+                visible: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The `check` of customers: refuse a duplicate unless `confirm_duplicate` is true.
+fn refuse_duplicates(
+    conn: &Connection,
+    rights: &Rights,
+    record: &Value,
+    body: &Map<String, Value>,
+) -> Result<(), AppError> {
+    if body.get("confirm_duplicate") == Some(&Value::Bool(true)) {
+        return Ok(());
+    }
+    let touched = ["name", "phone", "email"]
+        .iter()
+        .any(|k| body.contains_key(*k));
+    if !touched {
+        return Ok(());
+    }
+    let key = (
+        record["name"].as_str(),
+        record["phone"].as_str(),
+        record["email"].as_str(),
+    );
+    let id = record["id"].as_i64().unwrap_or_default();
+    let found = find_duplicates(conn, rights, key, id)?;
+    let Some(first) = found.iter().find(|m| m.visible).or(found.first()) else {
+        return Ok(());
+    };
+    let mut error = AppError::conflict("duplicate")
+        .with_params(json!({ "matched": first.matched_on.join(", ") }));
+    if first.visible {
+        error.message_key = Some("error.duplicate_named");
+        error.params["name"] = json!(first.name);
+        error.current =
+            Some(json!({ "id": first.id, "name": first.name, "matched_on": first.matched_on }));
+    }
+    Err(error)
+}
+
+async fn duplicates_route(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    if let Some(unknown) = query
+        .keys()
+        .find(|k| !["name", "phone", "email"].contains(&k.as_str()))
+    {
+        return Err(
+            AppError::bad_request("invalid_query").with_params(json!({ "detail": unknown }))
+        );
+    }
+    let items = state
+        .db
+        .read(move |conn| {
+            let rights = Rights::load(conn, user.id)?;
+            rights.require(CUSTOMERS.name, Action::View)?;
+            let key = (
+                query.get("name").map(String::as_str),
+                query.get("phone").map(String::as_str),
+                query.get("email").map(String::as_str),
+            );
+            Ok(find_duplicates(conn, &rights, key, 0)?
+                .into_iter()
+                .filter(|m| m.visible)
+                .map(|m| json!({ "id": m.id, "name": m.name, "matched_on": m.matched_on }))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}

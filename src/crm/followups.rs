@@ -45,6 +45,8 @@ pub const FOLLOWUPS: Entity = Entity {
     list_columns: &["followed_at", "method", "content", "record_id", "next_at"],
     default_sort: "-followed_at",
     after_write: Some(refresh_parent),
+    check: None,
+    instructions: &[],
 };
 
 /// Sets the parent's last follow-up time (the latest one) and next follow-up time (what the

@@ -2,8 +2,9 @@
 //! (list, get, create, update, delete, history, search, export, meta) reads only this, so a new
 //! entity is a descriptor plus whatever rules are its own.
 
+use crate::access::Rights;
 use rusqlite::Connection;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::http::error::AppError;
 
@@ -157,6 +158,11 @@ pub enum Visibility {
 /// Rules of one entity beyond the generic ones, run inside the write transaction.
 pub type AfterWrite = fn(&Connection, &Value) -> Result<(), AppError>;
 
+/// A rule checked after a create or update, before it commits, with the caller's rights, the
+/// record as written and the request body (for confirmations such as `confirm_duplicate`).
+/// An error rolls the write back.
+pub type Check = fn(&Connection, &Rights, &Value, &Map<String, Value>) -> Result<(), AppError>;
+
 pub struct Entity {
     /// API name, table name and permission module at once (`customers`).
     pub name: &'static str,
@@ -173,6 +179,9 @@ pub struct Entity {
     /// Runs after every create, update, delete and restore of a record (with the record as it
     /// is afterwards), e.g. follow-ups keep their customer's next follow-up time.
     pub after_write: Option<AfterWrite>,
+    pub check: Option<Check>,
+    /// Request keys that are not fields but instructions to `check` (never stored).
+    pub instructions: &'static [&'static str],
 }
 
 impl Entity {

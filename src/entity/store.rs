@@ -299,7 +299,7 @@ fn parse_changes(
         owner: None,
     };
     for (key, raw) in body {
-        if key == "version" && !creating {
+        if (key == "version" && !creating) || entity.instructions.contains(&key.as_str()) {
             continue;
         }
         if key == "owner_id" && entity.is_owned() {
@@ -469,6 +469,19 @@ fn reindex(conn: &Connection, entity: &Entity, id: i64) -> rusqlite::Result<()> 
     Ok(())
 }
 
+fn check(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    record: &Value,
+    body: &Map<String, Value>,
+) -> Result<(), AppError> {
+    match entity.check {
+        Some(rule) => rule(conn, rights, record, body),
+        None => Ok(()),
+    }
+}
+
 fn after_write(conn: &Connection, entity: &Entity, record: &Value) -> Result<(), AppError> {
     match entity.after_write {
         Some(hook) => hook(conn, record),
@@ -520,6 +533,7 @@ pub fn create(
     let id = tx.last_insert_rowid();
     reindex(tx, entity, id)?;
     let record = read_back(tx, entity, id)?;
+    check(tx, entity, caller.rights, &record, body)?;
     history::record_created(tx, entity, caller.actor, &record)?;
     after_write(tx, entity, &record)?;
     Ok(for_caller(record, &module))
@@ -595,6 +609,7 @@ pub fn update(
     )?;
     reindex(tx, entity, id)?;
     let after = read_back(tx, entity, id)?;
+    check(tx, entity, caller.rights, &after, body)?;
     history::record_updated(tx, entity, caller.actor, &before, &after)?;
     after_write(tx, entity, &after)?;
     Ok(for_caller(after, &module))

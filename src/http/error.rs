@@ -65,6 +65,8 @@ pub struct ErrorDetails {
     pub retry_after_seconds: Option<u64>,
     /// What went wrong inside; logged, never sent.
     pub internal: Option<String>,
+    /// A more specific message than the code's own (same code, other wording).
+    pub message_key: Option<&'static str>,
 }
 
 impl std::ops::Deref for AppError {
@@ -91,6 +93,7 @@ impl AppError {
             current: None,
             retry_after_seconds: None,
             internal: None,
+            message_key: None,
         }))
     }
 
@@ -156,7 +159,12 @@ impl AppError {
         error.insert("code".into(), json!(self.code));
         error.insert(
             "message".into(),
-            json!(translate(&format!("error.{}", self.code), &self.params)),
+            json!(translate(
+                &self
+                    .message_key
+                    .map_or_else(|| format!("error.{}", self.code), |k| k.to_string()),
+                &self.params
+            )),
         );
         if self.fields.iter().next().is_some() {
             let fields: Map<String, Value> = self

@@ -281,7 +281,10 @@ fn every_missing_action_is_forbidden() {
                 ("view", user.get(&format!("{base}/{id}/history"))),
                 (
                     "create",
-                    user.post(&base, (case.body)(customer, "Forbidden")),
+                    user.post(
+                        &base,
+                        (case.body)(customer, &format!("Forbidden {missing}")),
+                    ),
                 ),
                 (
                     "edit",

@@ -402,3 +402,98 @@ fn metadata_describes_fields_in_the_callers_language() {
     assert_eq!(level["options"][0]["label"], "A 重点客户");
     assert_eq!(customers["permissions"]["scope"], "all");
 }
+
+#[test]
+fn duplicates_are_refused_unless_confirmed_and_named_only_when_visible() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let original = create(
+        &admin,
+        "customers",
+        json!({"name": "重复测试有限公司", "phone": "021-5080 1234", "email": "Info@Dup.example"}),
+    );
+    let same_phone = admin.post(
+        "/api/v1/customers",
+        json!({"name": "Other", "phone": "02150801234"}),
+    );
+    assert_eq!(same_phone.status, 409, "{}", same_phone.text);
+    assert_eq!(same_phone.error_code(), "duplicate");
+    assert_eq!(same_phone.body["error"]["current"]["id"], original["id"]);
+    assert_eq!(
+        same_phone.body["error"]["current"]["matched_on"],
+        json!(["phone"])
+    );
+    assert!(same_phone.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("重复测试有限公司"));
+    let same_email = admin.post(
+        "/api/v1/customers",
+        json!({"name": "Other", "email": "info@dup.EXAMPLE"}),
+    );
+    assert_eq!(same_email.status, 409);
+    let confirmed = admin.post(
+        "/api/v1/customers",
+        json!({"name": "重复测试有限公司", "confirm_duplicate": true}),
+    );
+    assert_eq!(confirmed.status, 201, "{}", confirmed.text);
+    let renamed = admin.patch(
+        &format!("/api/v1/customers/{}", confirmed.body["id"]),
+        json!({"version": 1, "notes": "no key change"}),
+    );
+    assert_eq!(
+        renamed.status, 200,
+        "an update that leaves name, phone and email alone passes"
+    );
+
+    let found = admin.get(&format!(
+        "/api/v1/customers/duplicates?phone={}",
+        urlencode("+86 21 5080-1234")
+    ));
+    assert_eq!(found.status, 200);
+    assert_eq!(
+        found.body["items"],
+        json!([]),
+        "a different number (country code) is not a match"
+    );
+    let found = admin.get(&format!(
+        "/api/v1/customers/duplicates?name={}",
+        urlencode("重复测试有限公司")
+    ));
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        admin.get("/api/v1/customers/duplicates?colour=red").status,
+        400
+    );
+
+    let role = create_role(
+        &admin,
+        "own only",
+        &["customers"],
+        &["view", "create"],
+        "own",
+    );
+    create_user_with_roles(&admin, "rep", None, &[role]);
+    let rep = app.signed_in("rep");
+    let hidden = rep.post(
+        "/api/v1/customers",
+        json!({"name": "Mine", "email": "info@dup.example"}),
+    );
+    assert_eq!(hidden.status, 409);
+    assert!(
+        hidden.body["error"].get("current").is_none(),
+        "{}",
+        hidden.text
+    );
+    assert!(
+        !hidden.text.contains("重复测试"),
+        "the hidden record is not named"
+    );
+    let seen = rep.get("/api/v1/customers/duplicates?email=info@dup.example");
+    assert_eq!(seen.body["items"], json!([]));
+    let count: i64 = app
+        .sql()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 2, "refused creates wrote nothing");
+}

@@ -113,25 +113,40 @@ export async function openRecordForm(entity, record, { preset = {}, onSaved } = 
         const value = parseValue(field, values[field.name]);
         if (editing ? !same(value, base[field.name]) : value !== null && !(Array.isArray(value) && !value.length)) body[field.name] = value;
       }
+      const send = (extra = {}) => (editing
+        ? api('PATCH', `/${entity.name}/${record.id}`, { ...body, ...extra, version: base.version })
+        : api('POST', `/${entity.name}`, { ...preset, ...body, ...extra }));
+      const done = (saved) => {
+        dialog.close();
+        toast(t('common.saved'));
+        onSaved?.(saved);
+      };
       let saved;
       try {
-        saved = editing
-          ? await api('PATCH', `/${entity.name}/${record.id}`, { ...body, version: base.version })
-          : await api('POST', `/${entity.name}`, { ...preset, ...body });
+        saved = await send();
       } catch (error) {
+        form.el.querySelector('.conflict-actions')?.remove();
+        if (error.code === 'duplicate') {
+          form.el.prepend(h('div', { class: 'banner conflict-actions', role: 'alert' },
+            error.current ? h('a', { class: 'btn', href: `#/${entity.name}/${error.current.id}`, on: { click: () => dialog.close() } }, t('records.open_existing')) : null, ' ',
+            h('button', { class: 'btn btn-primary', type: 'button', on: { click: async () => {
+              try {
+                done(await send({ confirm_duplicate: true }));
+              } catch (again) {
+                form.showErrors(again.fields, errorText(again));
+              }
+            } } }, t('records.save_anyway'))));
+        }
         if (error.code === 'version_conflict' && error.current) {
           base = error.current;
-          error.message = t('records.conflict', { name: error.current.display?.owner_id || '' });
-          form.el.querySelector('.conflict-actions')?.remove();
+          error.message = t('records.conflict');
           form.el.prepend(h('div', { class: 'banner conflict-actions', role: 'alert' },
             t('records.conflict_hint'), ' ',
             h('button', { class: 'btn', type: 'button', on: { click: () => { dialog.close(); openRecordForm(entity, base, { preset, onSaved }); } } }, t('records.load_current'))));
         }
         throw error;
       }
-      dialog.close();
-      toast(t('common.saved'));
-      onSaved?.(saved);
+      done(saved);
     },
   });
   const title = editing ? t('records.edit', { entity: entity.label_one }) : t('records.new', { entity: entity.label_one });
