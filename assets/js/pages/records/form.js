@@ -127,7 +127,7 @@ export async function openRecordForm(entity, record, { preset = {}, onSaved } = 
       } catch (error) {
         form.el.querySelector('.conflict-actions')?.remove();
         if (error.code === 'duplicate') {
-          form.el.prepend(h('div', { class: 'banner conflict-actions', role: 'alert' },
+          form.el.querySelector('.banner-error').after(h('div', { class: 'conflict-actions' },
             error.current ? h('a', { class: 'btn', href: `#/${entity.name}/${error.current.id}`, on: { click: () => dialog.close() } }, t('records.open_existing')) : null, ' ',
             h('button', { class: 'btn btn-primary', type: 'button', on: { click: async () => {
               try {
@@ -140,7 +140,7 @@ export async function openRecordForm(entity, record, { preset = {}, onSaved } = 
         if (error.code === 'version_conflict' && error.current) {
           base = error.current;
           error.message = t('records.conflict');
-          form.el.prepend(h('div', { class: 'banner conflict-actions', role: 'alert' },
+          form.el.querySelector('.banner-error').after(h('div', { class: 'conflict-actions' },
             t('records.conflict_hint'), ' ',
             h('button', { class: 'btn', type: 'button', on: { click: () => { dialog.close(); openRecordForm(entity, base, { preset, onSaved }); } } }, t('records.load_current'))));
         }
