@@ -103,33 +103,37 @@ async fn list(
     target: Entry,
     query: Query,
 ) -> Result<HttpResponse, AppError> {
-    let entity = target.0;
-    let params = query.into_inner();
-    let page = state
-        .db
-        .read(move |conn| {
-            let rights = Rights::load(conn, user.id)?;
-            let module = rights.require(entity.name, Action::View)?;
-            list_page(conn, entity, &rights, &module, params, false)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    list_where(state, user, target.0, query.into_inner(), false).await
 }
 
+/// The caller's deleted records; restoring needs the delete right, so seeing them does too.
 async fn recycle_bin(
     state: web::Data<AppState>,
     user: CurrentUser,
     target: Entry,
     query: Query,
 ) -> Result<HttpResponse, AppError> {
-    let entity = target.0;
-    let params = query.into_inner();
+    list_where(state, user, target.0, query.into_inner(), true).await
+}
+
+async fn list_where(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    entity: &'static Entity,
+    params: HashMap<String, String>,
+    deleted: bool,
+) -> Result<HttpResponse, AppError> {
+    let action = if deleted {
+        Action::Delete
+    } else {
+        Action::View
+    };
     let page = state
         .db
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
-            let module = rights.require(entity.name, Action::Delete)?;
-            list_page(conn, entity, &rights, &module, params, true)
+            let module = rights.require(entity.name, action)?;
+            list_page(conn, entity, &rights, &module, params, deleted)
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
