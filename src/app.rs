@@ -96,8 +96,10 @@ impl Application {
     /// Serves until stopped (SIGINT/SIGTERM or a handle), running housekeeping alongside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = actix_web::rt::spawn(expire_sessions_hourly(self.state.clone()));
+        let pool_rules = actix_web::rt::spawn(crm::pool::apply_rules_hourly(self.state.clone()));
         let result = self.server.await;
         housekeeping.abort();
+        pool_rules.abort();
         result
     }
 }
@@ -154,6 +156,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::search::configure)
                 .configure(crm::followups::configure)
                 .configure(crm::customers::configure)
+                .configure(crm::pool::configure)
                 // Last: `/{entity}` routes must not shadow the specific ones above.
                 .configure(entity::routes::configure)
                 .default_service(web::to(api_not_found)),

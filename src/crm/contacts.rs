@@ -36,4 +36,5 @@ pub const CONTACTS: Entity = Entity {
     after_write: None,
     check: None,
     instructions: &[],
+    pooled: false,
 };

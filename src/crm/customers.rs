@@ -41,6 +41,7 @@ pub const CUSTOMERS: Entity = Entity {
         Field::new("next_followup_at", Kind::DateTime)
             .system()
             .sortable(),
+        Field::new("pooled_at", Kind::DateTime).system(),
     ],
     visibility: Visibility::Owned,
     title: "name",
@@ -58,6 +59,7 @@ pub const CUSTOMERS: Entity = Entity {
     after_write: None,
     check: Some(refuse_duplicates),
     instructions: &["confirm_duplicate"],
+    pooled: true,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -47,6 +47,7 @@ pub const FOLLOWUPS: Entity = Entity {
     after_write: Some(refresh_parent),
     check: None,
     instructions: &[],
+    pooled: false,
 };
 
 /// Sets the parent's last follow-up time (the latest one) and next follow-up time (what the

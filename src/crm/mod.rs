@@ -3,6 +3,7 @@
 pub mod contacts;
 pub mod customers;
 pub mod followups;
+pub mod pool;
 
 use crate::entity::descriptor::Entity;
 

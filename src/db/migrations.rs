@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_audit.sql"),
     include_str!("migrations/003_organisation.sql"),
     include_str!("migrations/004_customers.sql"),
+    include_str!("migrations/005_pool.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -182,6 +182,9 @@ pub struct Entity {
     pub check: Option<Check>,
     /// Request keys that are not fields but instructions to `check` (never stored).
     pub instructions: &'static [&'static str],
+    /// Records without an owner form a public pool (公海) that anyone with the view right may
+    /// browse and claim; the ordinary list leaves them out.
+    pub pooled: bool,
 }
 
 impl Entity {

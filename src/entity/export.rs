@@ -2,7 +2,7 @@
 //! names instead of ids. Text cells that a spreadsheet would run as a formula are neutralised.
 
 use super::descriptor::{Entity, Kind};
-use super::routes::list_page;
+use super::routes::{list_page, Slice};
 use super::values::to_cell;
 use crate::access::{FieldAccess, ModuleRights, Rights};
 use crate::http::error::AppError;
@@ -135,7 +135,7 @@ pub fn write(
     params.insert("per_page".into(), PAGE.to_string());
     for page in 1.. {
         params.insert("page".into(), page.to_string());
-        let answer = list_page(conn, entity, rights, module, params.clone(), false)?;
+        let answer = list_page(conn, entity, rights, module, params.clone(), Slice::Active)?;
         let items = answer["items"].as_array().cloned().unwrap_or_default();
         let last = items.len() < PAGE as usize;
         rows.extend(

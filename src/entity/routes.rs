@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("", web::get().to(list))
                 .route("", web::post().to(create))
                 .route("/export", web::get().to(export))
+                .route("/bulk", web::post().to(super::bulk::bulk))
                 .route("/{id}", web::get().to(get))
                 .route("/{id}", web::patch().to(update))
                 .route("/{id}", web::delete().to(remove))
@@ -47,38 +48,68 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-type Query = web::Query<HashMap<String, String>>;
-type Entry = web::Data<Target>;
+pub type Query = web::Query<HashMap<String, String>>;
+pub type Entry = web::Data<Target>;
 
-/// A list query narrowed to the caller's visible records, in or out of the recycle bin.
+/// Which records a list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slice {
+    /// Records in use that the caller's scope admits (without a pooled entity's pool).
+    Active,
+    /// The caller's deleted records.
+    RecycleBin,
+    /// Unowned records of a pooled entity, open to everyone with the view right.
+    Pool,
+}
+
+impl Slice {
+    fn conditions(self, entity: &Entity, rights: &Rights) -> Vec<String> {
+        match self {
+            Slice::Active if entity.pooled => vec![
+                "t.deleted_at IS NULL".into(),
+                "t.owner_id IS NOT NULL".into(),
+                store::visible(rights, entity, "t"),
+            ],
+            Slice::Active => vec![
+                "t.deleted_at IS NULL".into(),
+                store::visible(rights, entity, "t"),
+            ],
+            Slice::RecycleBin => vec![
+                "t.deleted_at IS NOT NULL".into(),
+                store::visible(rights, entity, "t"),
+            ],
+            Slice::Pool => vec!["t.deleted_at IS NULL".into(), "t.owner_id IS NULL".into()],
+        }
+    }
+}
+
+/// A list query narrowed to a slice of the records.
 fn scoped_query(
     entity: &Entity,
     rights: &Rights,
     module: &ModuleRights,
     params: HashMap<String, String>,
     zone: chrono_tz::Tz,
-    deleted: bool,
+    slice: Slice,
 ) -> Result<ListQuery, AppError> {
     let mut query = ListQuery::parse(entity, module, params, zone)?;
-    let bin = if deleted { "IS NOT NULL" } else { "IS NULL" };
-    query.conditions.add_raw(format!("t.deleted_at {bin}"));
-    query
-        .conditions
-        .add_raw(store::visible(rights, entity, "t"));
+    for condition in slice.conditions(entity, rights) {
+        query.conditions.add_raw(condition);
+    }
     Ok(query)
 }
 
-/// One page of visible records matching a list query.
+/// One page of the records of a slice matching a list query.
 pub fn list_page(
     conn: &Connection,
     entity: &Entity,
     rights: &Rights,
     module: &ModuleRights,
     params: HashMap<String, String>,
-    deleted: bool,
+    slice: Slice,
 ) -> Result<Value, AppError> {
     let zone = company_zone(conn)?;
-    let query = scoped_query(entity, rights, module, params, zone, deleted)?;
+    let query = scoped_query(entity, rights, module, params, zone, slice)?;
     let reader = store::Reader::new(entity, rights);
     let paging = (query.paging.per_page, query.paging.offset());
     let from = format!("{} t", entity.name);
@@ -103,7 +134,7 @@ async fn list(
     target: Entry,
     query: Query,
 ) -> Result<HttpResponse, AppError> {
-    list_where(state, user, target.0, query.into_inner(), false).await
+    list_where(state, user, target.0, query.into_inner(), Slice::Active).await
 }
 
 /// The caller's deleted records; restoring needs the delete right, so seeing them does too.
@@ -113,27 +144,26 @@ async fn recycle_bin(
     target: Entry,
     query: Query,
 ) -> Result<HttpResponse, AppError> {
-    list_where(state, user, target.0, query.into_inner(), true).await
+    list_where(state, user, target.0, query.into_inner(), Slice::RecycleBin).await
 }
 
-async fn list_where(
+pub async fn list_where(
     state: web::Data<AppState>,
     user: CurrentUser,
     entity: &'static Entity,
     params: HashMap<String, String>,
-    deleted: bool,
+    slice: Slice,
 ) -> Result<HttpResponse, AppError> {
-    let action = if deleted {
-        Action::Delete
-    } else {
-        Action::View
+    let action = match slice {
+        Slice::RecycleBin => Action::Delete,
+        Slice::Active | Slice::Pool => Action::View,
     };
     let page = state
         .db
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, action)?;
-            list_page(conn, entity, &rights, &module, params, deleted)
+            list_page(conn, entity, &rights, &module, params, slice)
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -160,7 +190,7 @@ async fn get(
 }
 
 /// Runs a write as the caller, in one transaction.
-async fn write_as<T, F>(
+pub async fn write_as<T, F>(
     state: &AppState,
     req: &HttpRequest,
     user: &CurrentUser,
@@ -377,7 +407,8 @@ mod tests {
                         let params = HashMap::from([("sort".to_string(), sort.clone())]);
                         let zone = chrono_tz::Asia::Shanghai;
                         let query =
-                            scoped_query(entity, &rights, &module, params, zone, false).unwrap();
+                            scoped_query(entity, &rights, &module, params, zone, Slice::Active)
+                                .unwrap();
                         let sql = query.conditions.page_sql(
                             &format!("SELECT t.id FROM {} t", entity.name),
                             &query.order,

@@ -1,7 +1,7 @@
 //! The global search box: every entity the caller may view, each searched with the same scoped
 //! list query as its own list, a few hits per entity.
 
-use super::routes::list_page;
+use super::routes::{list_page, Slice};
 use crate::access::{Action, Rights};
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
@@ -45,7 +45,7 @@ async fn search(
                     ("q".to_string(), q.clone()),
                     ("per_page".to_string(), HITS_PER_ENTITY.to_string()),
                 ]);
-                let page = list_page(conn, entity, &rights, &module, params, false)?;
+                let page = list_page(conn, entity, &rights, &module, params, Slice::Active)?;
                 for record in page["items"].as_array().into_iter().flatten() {
                     items.push(json!({
                         "entity": entity.name,

@@ -354,7 +354,7 @@ fn parse_changes(
 
 /// The new owner named in a body, with their department: an active user the caller may hand
 /// records of this module to.
-fn owner(
+pub fn owner(
     conn: &Connection,
     entity: &Entity,
     rights: &Rights,
@@ -666,6 +666,38 @@ pub fn restore(
     )?;
     after_write(tx, entity, &record)?;
     Ok(for_caller(record, &module))
+}
+
+/// Gives a record to `owner` (with the owner's department) or to nobody (the pool), writing
+/// the change to its history as `action`. Who may do this is the caller's decision (claim,
+/// release, the pool rules); this function only keeps the record and its history consistent.
+pub fn set_owner(
+    tx: &Connection,
+    entity: &Entity,
+    actor: &Actor,
+    id: i64,
+    owner: Option<(i64, Option<i64>)>,
+    action: &str,
+) -> Result<Value, AppError> {
+    let before = read_back(tx, entity, id)?;
+    let (owner_id, department_id) = owner.map_or((None, None), |(o, d)| (Some(o), d));
+    tx.execute(
+        &format!(
+            "UPDATE {} SET owner_id = ?1, department_id = ?2, version = version + 1,
+                 updated_at = ?3 WHERE id = ?4",
+            entity.name
+        ),
+        params![owner_id, department_id, now_ms(), id],
+    )?;
+    let after = read_back(tx, entity, id)?;
+    let changes: Vec<Value> = ["owner_id", "department_id"]
+        .iter()
+        .filter(|f| before[*f] != after[*f])
+        .map(|f| json!({ "field": f, "old": before[*f], "new": after[*f] }))
+        .collect();
+    history::record_changes(tx, entity, actor, id, action, &json!(changes))?;
+    after_write(tx, entity, &after)?;
+    Ok(after)
 }
 
 /// Hands every record `from` owns, in every owned entity, to `to` (and `to`'s department).

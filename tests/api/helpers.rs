@@ -203,6 +203,10 @@ impl Browser {
         self.request(Method::PATCH, path, Some(body))
     }
 
+    pub fn put(&self, path: &str, body: Value) -> Answer {
+        self.request(Method::PUT, path, Some(body))
+    }
+
     /// Signs in; on success keeps the CSRF token for later state-changing requests.
     pub fn login(&mut self, username: &str, password: &str) -> Answer {
         let answer = self.post(

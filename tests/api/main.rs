@@ -8,5 +8,6 @@ mod auth;
 mod http_basics;
 mod operations;
 mod organisation;
+mod pool;
 mod records;
 mod setup;
