@@ -154,6 +154,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(access::roles::configure)
                 .configure(entity::meta::configure)
                 .configure(entity::search::configure)
+                .configure(entity::views::configure)
                 .configure(crm::followups::configure)
                 .configure(crm::customers::configure)
                 .configure(crm::pool::configure)

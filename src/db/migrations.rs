@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_organisation.sql"),
     include_str!("migrations/004_customers.sql"),
     include_str!("migrations/005_pool.sql"),
+    include_str!("migrations/006_saved_views.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -11,3 +11,4 @@ pub mod routes;
 pub mod search;
 pub mod store;
 pub mod values;
+pub mod views;

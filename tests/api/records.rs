@@ -497,3 +497,65 @@ fn duplicates_are_refused_unless_confirmed_and_named_only_when_visible() {
         .unwrap();
     assert_eq!(count, 2, "refused creates wrote nothing");
 }
+
+#[test]
+fn saved_views_belong_to_their_owner_and_always_open() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    create_user(&admin, "colleague", None, true);
+    let colleague = app.signed_in("colleague");
+    let body = json!({"entity": "customers", "name": "A 级重点",
+        "query": {"filter[level]": "A", "sort": "-updated_at", "q": "华"},
+        "columns": ["name", "level", "owner_id"]});
+    let saved = admin.post("/api/v1/views", body.clone());
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    assert_eq!(saved.body["query"]["filter[level]"], "A");
+    let id = saved.body["id"].as_i64().unwrap();
+    let again = admin.post("/api/v1/views", body.clone());
+    assert_eq!(again.body["error"]["field_codes"]["name"], "taken");
+
+    let mine = admin.get("/api/v1/views?entity=customers");
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine.body["items"][0]["columns"][1], "level");
+    let theirs = colleague.get("/api/v1/views?entity=customers");
+    assert!(theirs.body["items"].as_array().unwrap().is_empty());
+    assert_eq!(colleague.delete(&format!("/api/v1/views/{id}")).status, 404);
+
+    for (bad, field) in [
+        (
+            json!({"entity": "customers", "name": "x", "query": {"filter[colour]": "red"}}),
+            "query",
+        ),
+        (
+            json!({"entity": "customers", "name": "x", "query": {"sort": "nope"}}),
+            "query",
+        ),
+        (
+            json!({"entity": "customers", "name": "x", "query": {"q": 5}}),
+            "query",
+        ),
+        (
+            json!({"entity": "customers", "name": "x", "columns": ["name", "secret"]}),
+            "columns",
+        ),
+        (json!({"entity": "planets", "name": "x"}), "entity"),
+        (json!({"entity": "customers", "name": " "}), "name"),
+        (
+            json!({"entity": "customers", "name": "x", "owner": 2}),
+            "owner",
+        ),
+    ] {
+        let answer = admin.post("/api/v1/views", bad.clone());
+        assert_eq!(answer.status, 422, "{bad}: {}", answer.text);
+        assert!(
+            answer.body["error"]["fields"][field].is_string(),
+            "{bad}: {}",
+            answer.text
+        );
+    }
+    assert_eq!(admin.delete(&format!("/api/v1/views/{id}")).status, 204);
+    assert!(admin.get("/api/v1/views").body["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
