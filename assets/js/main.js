@@ -17,6 +17,7 @@ import { departmentsPage } from './pages/settings/departments.js';
 import { auditPage } from './pages/settings/audit.js';
 import { systemPage } from './pages/settings/system.js';
 import { rolesPage } from './pages/settings/roles.js';
+import { poolSettingsPage } from './pages/settings/pool.js';
 import { searchPage } from './pages/search.js';
 import { listPage } from './pages/records/list.js';
 import { newRecordPage, recordPage } from './pages/records/record.js';
@@ -30,6 +31,8 @@ route('/settings/departments', departmentsPage, { admin: true });
 route('/settings/audit', auditPage, { admin: true });
 route('/settings/system', systemPage, { admin: true });
 route('/settings/roles', rolesPage, { admin: true });
+route('/settings/pool', poolSettingsPage, { admin: true });
+route('/pool', listPage('customers', { pool: true }));
 route('/search', searchPage);
 // Every entity of the engine: its list, a new-record address and its record page.
 for (const entity of ['customers', 'contacts', 'followups']) {

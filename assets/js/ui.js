@@ -39,7 +39,7 @@ export function field(spec) {
     input = h('select', { ...common, class: 'input' },
       spec.options.map(([value, label]) => h('option', { value, selected: String(value) === String(spec.value ?? '') }, label)));
   } else {
-    input = h('input', { ...common, class: 'input', type: spec.type || 'text', value: spec.value ?? '', maxlength: spec.maxlength, step: spec.step, placeholder: spec.placeholder });
+    input = h('input', { ...common, class: 'input', type: spec.type || 'text', value: spec.value ?? '', maxlength: spec.maxlength, step: spec.step, min: spec.min, max: spec.max, placeholder: spec.placeholder });
   }
   const error = h('div', { class: 'field-error', id: errorId, hidden: true });
   const el = h('div', { class: 'field' },

@@ -98,6 +98,7 @@ fn describe(
         "list_columns": entity.list_columns,
         "default_sort": entity.default_sort,
         "owned": entity.is_owned(),
+        "pooled": entity.pooled,
         "parent": parent,
         "permissions": module.json(),
         "fields": fields,

@@ -12,6 +12,7 @@ const MENU = [
   { items: [{ path: '/', label: 'nav.home', icon: 'home' }] },
   { group: 'nav.group.customers', items: [
     { path: '/customers', label: 'entity.customers', icon: 'building', entity: 'customers' },
+    { path: '/pool', label: 'nav.pool', icon: 'pool', entity: 'customers' },
     { path: '/contacts', label: 'entity.contacts', icon: 'user', entity: 'contacts' },
     { path: '/followups', label: 'entity.followups', icon: 'chat', entity: 'followups' },
   ] },
@@ -19,6 +20,7 @@ const MENU = [
     { path: '/settings/users', label: 'nav.users', icon: 'users', admin: true },
     { path: '/settings/departments', label: 'nav.departments', icon: 'tree', admin: true },
     { path: '/settings/roles', label: 'nav.roles', icon: 'key', admin: true },
+    { path: '/settings/pool', label: 'nav.pool_settings', icon: 'pool', admin: true },
     { path: '/settings/audit', label: 'nav.audit', icon: 'log', admin: true },
     { path: '/settings/system', label: 'nav.system', icon: 'settings', admin: true },
     { path: '/me', label: 'nav.me', icon: 'user' },

@@ -67,6 +67,20 @@ function changeOwner(entity, record, refresh) {
   const dialog = openDialog(t('records.change_owner'), form.el);
 }
 
+function release(entity, record) {
+  const form = createForm({
+    fields: [{ name: 'reason', label: t('pool.reason'), type: 'textarea', maxlength: 500, rows: 3 }],
+    submitLabel: t('pool.release'),
+    async onSubmit(values) {
+      await api('POST', `/${entity.name}/${record.id}/release`, { reason: values.reason.trim() || null });
+      dialog.close();
+      toast(t('pool.released', { name: record[entity.title_field] }));
+      navigate(`/${entity.name}`);
+    },
+  });
+  const dialog = openDialog(t('pool.release'), h('div', {}, h('p', { class: 'muted' }, t('pool.release_hint')), form.el));
+}
+
 async function remove(entity, record) {
   const ok = await confirmAction(t('records.delete'), t('records.delete_confirm', { name: record[entity.title_field] ?? `#${record.id}` }), t('records.delete'));
   if (!ok) return;
@@ -92,6 +106,7 @@ function headerBlock(entity, record, refresh, quick) {
         quick,
         can(entity, 'edit') ? h('button', { class: 'btn', type: 'button', on: { click: () => openRecordForm(entity, record, { onSaved: refresh }) } }, icon('edit'), t('common.edit')) : null,
         entity.owned && canAssign(entity) ? h('button', { class: 'btn', type: 'button', on: { click: () => changeOwner(entity, record, refresh) } }, icon('user'), t('records.change_owner')) : null,
+        entity.pooled && can(entity, 'edit') && record.owner_id ? h('button', { class: 'btn', type: 'button', on: { click: () => release(entity, record) } }, icon('pool'), t('pool.release')) : null,
         can(entity, 'delete') ? h('button', { class: 'btn btn-danger-outline', type: 'button', on: { click: () => remove(entity, record) } }, icon('trash'), t('records.delete')) : null)),
     h('dl', { class: 'facts facts-inline' }, facts));
 }
