@@ -264,6 +264,15 @@ impl Rights {
         }
     }
 
+    /// Everything, on behalf of `user_id` (who is recorded as the writer): for undoing what
+    /// that user's own import did, which their current rights must not prevent.
+    pub fn system_for(user_id: i64) -> Rights {
+        Rights {
+            user_id,
+            ..Rights::system()
+        }
+    }
+
     /// The caller's rights on a module (administrators hold everything).
     pub fn module(&self, module: &str) -> Option<ModuleRights> {
         if self.is_admin {

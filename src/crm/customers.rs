@@ -84,6 +84,42 @@ struct Match {
     visible: bool,
 }
 
+/// The query for live visible customers other than `except` with the name, phone digits or
+/// email (any case); `None` when there is nothing to compare.
+fn duplicates_query(
+    rights: &Rights,
+    (name, phone, email): (Option<&str>, Option<&str>, Option<&str>),
+    except: i64,
+) -> Option<(String, Vec<Sql>)> {
+    let mut tests = Vec::new();
+    let mut values: Vec<Sql> = vec![Sql::Integer(except)];
+    for (column, value) in [
+        ("t.name", name),
+        (PHONE_DIGITS, phone),
+        ("t.email COLLATE NOCASE", email),
+    ] {
+        if let Some(value) = value {
+            values.push(Sql::Text(value.to_string()));
+            tests.push(format!(
+                "SELECT t.id FROM customers t WHERE {column} = ?{}",
+                values.len()
+            ));
+        }
+    }
+    if tests.is_empty() {
+        return None;
+    }
+    // One index lookup per key, united: the planner cannot fall back to reading every row, as
+    // it may for an OR of the same tests.
+    let sql = format!(
+        "SELECT t.id, t.name, t.phone, t.email, {} FROM customers t
+         WHERE t.id IN ({}) AND t.deleted_at IS NULL AND t.id <> ?1 LIMIT 20",
+        visible(rights, &CUSTOMERS, "t"),
+        tests.join(" UNION ")
+    );
+    Some((sql, values))
+}
+
 /// Live customers other than `except` sharing the name, phone digits or email (any case).
 fn find_duplicates(
     conn: &Connection,
@@ -94,27 +130,10 @@ fn find_duplicates(
     let name = name.map(str::trim).filter(|n| !n.is_empty());
     let phone = phone.map(digits).filter(|p| p.len() >= 5);
     let email = email.map(str::trim).filter(|e| !e.is_empty());
-    let mut tests = Vec::new();
-    let mut values: Vec<Sql> = vec![Sql::Integer(except)];
-    for (column, value) in [
-        ("t.name", name.map(String::from)),
-        (PHONE_DIGITS, phone.clone()),
-        ("t.email COLLATE NOCASE", email.map(String::from)),
-    ] {
-        if let Some(value) = value {
-            values.push(Sql::Text(value));
-            tests.push(format!("{column} = ?{}", values.len()));
-        }
-    }
-    if tests.is_empty() {
+    let Some((sql, values)) = duplicates_query(rights, (name, phone.as_deref(), email), except)
+    else {
         return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT t.id, t.name, t.phone, t.email, {} FROM customers t
-         WHERE t.deleted_at IS NULL AND t.id <> ?1 AND ({}) LIMIT 20",
-        visible(rights, &CUSTOMERS, "t"),
-        tests.join(" OR ")
-    );
+    };
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(values), |r| {
@@ -211,4 +230,40 @@ async fn duplicates_route(
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::migrations;
+
+    /// The check runs on every create and update of a customer, so it must find candidates
+    /// through indexes (name, phone digits, email in any case), never by reading every row.
+    #[test]
+    fn the_duplicate_check_reads_indexes_only() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations::apply_up_to(&mut conn, migrations::latest_version()).unwrap();
+        let key = (Some("华为"), Some("075528780808"), Some("a@b.cn"));
+        let (sql, values) = duplicates_query(&Rights::system(), key, 0).unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(params_from_iter(values), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().all(|step| !step.starts_with("SCAN t")),
+            "{sql} {plan:?}"
+        );
+        for index in [
+            "customers_name",
+            "customers_phone_digits",
+            "customers_email_nocase",
+        ] {
+            assert!(
+                plan.iter().any(|step| step.contains(index)),
+                "{index}: {plan:?}"
+            );
+        }
+    }
 }

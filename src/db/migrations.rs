@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_customers.sql"),
     include_str!("migrations/005_pool.sql"),
     include_str!("migrations/006_saved_views.sql"),
+    include_str!("migrations/007_imports.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -40,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("", web::post().to(create))
                 .route("/export", web::get().to(export))
                 .route("/bulk", web::post().to(super::bulk::bulk))
+                .route("/import", web::post().to(super::import::import))
+                .route("/import/preview", web::post().to(super::import::preview))
                 .route("/{id}", web::get().to(get))
                 .route("/{id}", web::patch().to(update))
                 .route("/{id}", web::delete().to(remove))

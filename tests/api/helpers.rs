@@ -203,6 +203,32 @@ impl Browser {
         self.request(Method::PATCH, path, Some(body))
     }
 
+    /// The raw bytes of a GET (file downloads).
+    pub fn client_bytes(&self, path: &str) -> Vec<u8> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .expect("request sent");
+        assert_eq!(response.status().as_u16(), 200);
+        response.bytes().expect("body").to_vec()
+    }
+
+    /// A multipart form POST (file uploads), with the CSRF header like the UI sends.
+    pub fn upload(&self, path: &str, form: reqwest::blocking::multipart::Form) -> Answer {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .multipart(form);
+        if let Some(csrf) = &self.csrf {
+            request = request.header("X-CSRF-Token", csrf);
+        }
+        if let Some(language) = self.language {
+            request = request.header("Accept-Language", language);
+        }
+        read(request.send().expect("request sent"))
+    }
+
     pub fn put(&self, path: &str, body: Value) -> Answer {
         self.request(Method::PUT, path, Some(body))
     }

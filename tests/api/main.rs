@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod auth;
 mod http_basics;
+mod import;
 mod operations;
 mod organisation;
 mod pool;

@@ -1,0 +1,434 @@
+//! Import: mapping, dry run with a per-row report, all-or-nothing per file, upsert, undo,
+//! XLSX round trip with export, and access.
+
+use crate::helpers::*;
+use reqwest::blocking::multipart::{Form, Part};
+use serde_json::{json, Value};
+
+fn form(file_name: &str, bytes: Vec<u8>, mapping: Value) -> Form {
+    Form::new()
+        .part("file", Part::bytes(bytes).file_name(file_name.to_string()))
+        .text("mapping", mapping.to_string())
+}
+
+fn import(browser: &Browser, entity: &str, dry_run: bool, form: Form) -> Answer {
+    browser.upload(&format!("/api/v1/{entity}/import?dry_run={dry_run}"), form)
+}
+
+fn mapping() -> Value {
+    json!({"客户名称": "name", "级别": "level", "电话": "phone", "负责人": "owner_id",
+           "标签": "tags", "备注": ""})
+}
+
+const GOOD: &str = "客户名称,级别,电话,负责人,标签,备注\n\
+    苏州工业园科技,A 重点客户,0512-6666 8888,王经理,\"华东,重点\",忽略\n\
+    Acme Trading,b,,admin,,\n";
+
+/// Three bad rows among good ones: a picklist value that does not exist, a row without the
+/// required name, a phone that is not one; and a duplicate of an existing customer.
+const BAD: &str = "客户名称,级别,电话,负责人,标签,备注\n\
+    杭州西湖茶业,Z,,,,\n\
+    ,A,,,,\n\
+    \n\
+    宁波港贸易,B,not a phone,,,\n\
+    已有客户,C,,,,\n\
+    无锡好运来,C,,,,\n";
+
+fn count(app: &TestApp) -> i64 {
+    app.sql()
+        .query_row(
+            "SELECT count(*) FROM customers WHERE deleted_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_dry_run_reports_every_bad_row_and_writes_nothing() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    assert_eq!(
+        admin
+            .post("/api/v1/customers", json!({"name": "已有客户"}))
+            .status,
+        201
+    );
+    let report = import(
+        &admin,
+        "customers",
+        true,
+        form("客户.csv", BAD.into(), mapping()),
+    );
+    assert_eq!(report.status, 200, "{}", report.text);
+    assert_eq!(report.body["rows"], 5, "the blank line is not a row");
+    assert_eq!(report.body["error_count"], 4);
+    assert_eq!(report.body["would_create"], 1);
+    assert_eq!(report.body["batch_id"], Value::Null);
+    let errors: Vec<(i64, Value, String)> = report.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap(),
+                e["field"].clone(),
+                e["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (2, json!("level"), "one_of".to_string()),
+            (3, json!("name"), "required".to_string()),
+            (5, json!("phone"), "invalid_phone".to_string()),
+            (6, Value::Null, "duplicate".to_string()),
+        ]
+    );
+    let messages = &report.body["errors"];
+    assert!(
+        messages[0]["message"].as_str().unwrap().contains("A"),
+        "{}",
+        report.text
+    );
+    assert!(
+        messages[3]["message"]
+            .as_str()
+            .unwrap()
+            .contains("已有客户"),
+        "the duplicate is named"
+    );
+    assert_eq!(count(&app), 1, "a dry run writes nothing");
+
+    let real = import(
+        &admin,
+        "customers",
+        false,
+        form("客户.csv", BAD.into(), mapping()),
+    );
+    assert_eq!(real.status, 200, "{}", real.text);
+    assert_eq!(real.body["error_count"], 4);
+    assert_eq!(real.body["created"], 0);
+    assert_eq!(
+        count(&app),
+        1,
+        "one bad row and nothing of the file is kept"
+    );
+    let history: i64 = app
+        .sql()
+        .query_row("SELECT count(*) FROM record_history", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(history, 1, "no history of rolled-back rows");
+}
+
+#[test]
+fn an_import_creates_through_the_record_rules_and_can_be_undone() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let done = import(
+        &admin,
+        "customers",
+        false,
+        form("客户.csv", GOOD.into(), mapping()),
+    );
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["created"], 2);
+    assert_eq!(done.body["error_count"], 0);
+    let batch = done.body["batch_id"].as_i64().unwrap();
+
+    let found = admin.get("/api/v1/customers?q=工业园");
+    let record = &found.body["items"][0];
+    assert_eq!(record["level"], "A", "labels are read as picklist values");
+    assert_eq!(record["tags"], json!(["华东", "重点"]));
+    assert_eq!(record["owner_id"], 1, "the owner is found by display name");
+    assert_eq!(record["phone"], "0512-6666 8888");
+    let id = record["id"].as_i64().unwrap();
+    let history = admin.get(&format!("/api/v1/customers/{id}/history"));
+    assert_eq!(history.body["items"][0]["action"], "created");
+
+    // The same file again: every row is now a duplicate.
+    let again = import(
+        &admin,
+        "customers",
+        true,
+        form("客户.csv", GOOD.into(), mapping()),
+    );
+    assert_eq!(again.body["error_count"], 2, "{}", again.text);
+    // With the name as key, the rows update the records instead.
+    let changed = GOOD.replace("0512-6666 8888", "0512-6666 9999");
+    let upsert = form("客户.csv", changed.into(), mapping()).text("upsert_key", "name");
+    let updated = import(&admin, "customers", false, upsert);
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(updated.body["updated"], 2, "{}", updated.text);
+    assert_eq!(updated.body["created"], 0);
+    let upsert_batch = updated.body["batch_id"].as_i64().unwrap();
+    let record = admin.get(&format!("/api/v1/customers/{id}")).body;
+    assert_eq!(record["phone"], "0512-6666 9999");
+
+    let batches = admin.get("/api/v1/imports?entity=customers");
+    assert_eq!(batches.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(batches.body["items"][0]["updated"], 2);
+
+    let undone = admin.delete(&format!("/api/v1/imports/{upsert_batch}"));
+    assert_eq!(undone.status, 200, "{}", undone.text);
+    assert_eq!(undone.body["reverted"], 2);
+    let record = admin.get(&format!("/api/v1/customers/{id}")).body;
+    assert_eq!(
+        record["phone"], "0512-6666 8888",
+        "the previous value is back"
+    );
+    assert_eq!(
+        admin
+            .delete(&format!("/api/v1/imports/{upsert_batch}"))
+            .error_code(),
+        "already_undone"
+    );
+    let undone = admin.delete(&format!("/api/v1/imports/{batch}"));
+    assert_eq!(
+        undone.body["deleted"], 0,
+        "records changed since are left alone"
+    );
+    assert_eq!(undone.body["skipped"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn undoing_an_import_moves_its_records_to_the_recycle_bin() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let done = import(
+        &admin,
+        "customers",
+        false,
+        form("客户.csv", GOOD.into(), mapping()),
+    );
+    let batch = done.body["batch_id"].as_i64().unwrap();
+    let acme = admin.get("/api/v1/customers?q=Acme").body["items"][0].clone();
+    let patched = admin.patch(
+        &format!("/api/v1/customers/{}", acme["id"]),
+        json!({"version": acme["version"], "region": "上海"}),
+    );
+    assert_eq!(patched.status, 200);
+    let undone = admin.delete(&format!("/api/v1/imports/{batch}"));
+    assert_eq!(undone.status, 200, "{}", undone.text);
+    assert_eq!(undone.body["deleted"], 1, "{}", undone.text);
+    assert_eq!(undone.body["skipped"][0]["reason"], "changed_since");
+    assert_eq!(count(&app), 1);
+    let bin = admin.get("/api/v1/recycle-bin/customers");
+    assert_eq!(bin.body["total"], 1, "undone records go to the recycle bin");
+    let log = admin.get("/api/v1/audit-log?action=import_undone");
+    assert_eq!(log.body["total"], 1);
+}
+
+#[test]
+fn an_exported_xlsx_imports_back() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    for (name, level) in [("北京朝阳商贸", "A"), ("=HYPERLINK(\"x\")", "B")] {
+        let answer = admin.post(
+            "/api/v1/customers",
+            json!({"name": name, "level": level, "tags": ["老客户"]}),
+        );
+        assert_eq!(answer.status, 201);
+    }
+    let file = admin.client_bytes("/api/v1/customers/export?format=xlsx");
+    let preview = admin.upload(
+        "/api/v1/customers/import/preview",
+        Form::new().part(
+            "file",
+            Part::bytes(file.clone()).file_name("customers.xlsx"),
+        ),
+    );
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    assert_eq!(preview.body["rows"], 2);
+    assert_eq!(
+        preview.body["mapping"]["客户名称"], "name",
+        "headers are matched to fields by label"
+    );
+    assert_eq!(preview.body["mapping"]["客户级别"], "level");
+    assert_eq!(preview.body["mapping"]["ID"], "");
+    let mapping = json!({"客户名称": "name", "客户级别": "level", "标签": "tags"});
+    let dry = import(
+        &admin,
+        "customers",
+        true,
+        form("customers.xlsx", file.clone(), mapping.clone()),
+    );
+    assert_eq!(
+        dry.body["error_count"], 2,
+        "both already exist: {}",
+        dry.text
+    );
+    let confirmed = form("customers.xlsx", file, mapping).text("confirm_duplicates", "true");
+    let done = import(&admin, "customers", false, confirmed);
+    assert_eq!(done.body["created"], 2, "{}", done.text);
+    let listed = admin.get("/api/v1/customers?filter[level]=B");
+    assert_eq!(listed.body["total"], 2);
+    assert_eq!(
+        listed.body["items"][0]["name"], "=HYPERLINK(\"x\")",
+        "a neutralised cell comes back as the text it was before export"
+    );
+}
+
+#[test]
+fn bad_uploads_are_refused_with_the_reason() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let cases = [
+        (
+            form("x.xlsx", b"PK\x03\x04garbage".to_vec(), mapping()),
+            "file",
+            "unreadable",
+        ),
+        (form("x.csv", Vec::new(), mapping()), "file", "empty_file"),
+        (
+            form(
+                "x.csv",
+                GOOD.into(),
+                json!({"客户名称": "name", "颜色": "name"}),
+            ),
+            "mapping",
+            "unknown_column",
+        ),
+        (
+            form("x.csv", GOOD.into(), json!({"客户名称": "colour"})),
+            "mapping",
+            "not_importable",
+        ),
+        (
+            form(
+                "x.csv",
+                GOOD.into(),
+                json!({"客户名称": "last_followup_at"}),
+            ),
+            "mapping",
+            "not_importable",
+        ),
+        (
+            form(
+                "x.csv",
+                GOOD.into(),
+                json!({"客户名称": "name", "级别": "name"}),
+            ),
+            "mapping",
+            "mapped_twice",
+        ),
+        (
+            form("x.csv", GOOD.into(), json!({"客户名称": ""})),
+            "mapping",
+            "required",
+        ),
+        (
+            form("x.csv", GOOD.into(), mapping()).text("upsert_key", "level"),
+            "upsert_key",
+            "invalid",
+        ),
+        (Form::new().text("mapping", "{}"), "file", "required"),
+        (
+            form("x.csv", GOOD.into(), mapping()).text("colour", "red"),
+            "colour",
+            "unknown_field",
+        ),
+    ];
+    for (form, field, code) in cases {
+        let answer = import(&admin, "customers", true, form);
+        assert_eq!(answer.status, 422, "{field} {code}: {}", answer.text);
+        assert_eq!(
+            answer.body["error"]["field_codes"][field], code,
+            "{}",
+            answer.text
+        );
+    }
+    let rows: String = std::iter::once("客户名称\n".to_string())
+        .chain((0..20_001).map(|i| format!("c{i}\n")))
+        .collect();
+    let answer = import(
+        &admin,
+        "customers",
+        true,
+        form("x.csv", rows.into(), json!({"客户名称": "name"})),
+    );
+    assert_eq!(answer.body["error"]["field_codes"]["file"], "too_many_rows");
+    let answer = admin.upload(
+        "/api/v1/customers/import?dry_run=maybe",
+        form("x.csv", GOOD.into(), mapping()),
+    );
+    assert_eq!(answer.status, 400);
+    assert_eq!(count(&app), 0);
+}
+
+#[test]
+fn import_needs_the_right_and_keeps_to_the_scope() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let team = create_department(&admin, "销售一部", None)["id"].as_i64();
+    let importer = create_role(
+        &admin,
+        "导入员",
+        &["customers"],
+        &["view", "create", "edit", "import"],
+        "own",
+    );
+    let plain = create_role(
+        &admin,
+        "普通",
+        &["customers"],
+        &["view", "create", "edit"],
+        "own",
+    );
+    create_user_with_roles(&admin, "rep", team, &[importer]);
+    create_user_with_roles(&admin, "other", team, &[plain]);
+    let rep = app.signed_in("rep");
+    let other = app.signed_in("other");
+    assert_eq!(
+        import(
+            &other,
+            "customers",
+            true,
+            form("x.csv", GOOD.into(), mapping())
+        )
+        .status,
+        403
+    );
+    let refused = import(
+        &rep,
+        "customers",
+        true,
+        form("x.csv", GOOD.into(), mapping()),
+    );
+    assert_eq!(refused.status, 200, "{}", refused.text);
+    let codes: Vec<&str> = refused.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["not_assignable", "not_assignable"],
+        "rows may not hand records outside the scope"
+    );
+    let theirs = other.post("/api/v1/customers", json!({"name": "别人的客户"}));
+    assert_eq!(theirs.status, 201);
+    let upsert = form(
+        "x.csv",
+        "客户名称,电话\n别人的客户,13800000000\n".into(),
+        json!({"客户名称": "name", "电话": "phone"}),
+    )
+    .text("upsert_key", "name")
+    .text("confirm_duplicates", "true");
+    let answer = import(&rep, "customers", false, upsert);
+    assert_eq!(
+        answer.body["created"], 1,
+        "an invisible record is not updated: {}",
+        answer.text
+    );
+    let untouched = other.get(&format!("/api/v1/customers/{}", theirs.body["id"]));
+    assert_eq!(untouched.body["phone"], Value::Null);
+    let batch = answer.body["batch_id"].as_i64().unwrap();
+    assert_eq!(
+        other.delete(&format!("/api/v1/imports/{batch}")).status,
+        404,
+        "only the importer undoes"
+    );
+}
