@@ -55,3 +55,33 @@ export async function api(method, path, body) {
   }
   return data;
 }
+
+/**
+ * Sends a multipart form (a file upload) and reports the upload's progress as a fraction;
+ * answers like `api`.
+ */
+export function upload(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', `/api/v1${path}`);
+    request.setRequestHeader('Accept', 'application/json');
+    if (csrfToken) request.setRequestHeader('X-CSRF-Token', csrfToken);
+    request.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) onProgress?.(event.loaded / event.total);
+    });
+    request.addEventListener('load', () => {
+      let data = null;
+      try {
+        data = JSON.parse(request.responseText);
+      } catch {
+        data = null;
+      }
+      if (request.status >= 200 && request.status < 300) return resolve(data);
+      const error = new ApiError(request.status, data);
+      if (request.status === 401) unauthenticatedListeners.forEach((listener) => listener(error));
+      return reject(error);
+    });
+    request.addEventListener('error', () => reject(new ApiError(0, { error: { code: 'network', message: t('error.network') } })));
+    request.send(form);
+  });
+}

@@ -539,7 +539,8 @@ pub async fn import(
     Ok(HttpResponse::Ok().json(answer))
 }
 
-/// A field a column header names: its name, or its label in either language.
+/// A field a column header names: its name or its label in either language, else the one
+/// field whose label contains the header or is contained in it ("级别" → "客户级别").
 fn suggest(
     entity: &Entity,
     module: &ModuleRights,
@@ -547,19 +548,35 @@ fn suggest(
     label: &dyn Fn(&str, &str) -> [String; 2],
 ) -> Option<&'static str> {
     let wanted = header.trim().to_lowercase();
-    let names = entity
+    if wanted.chars().count() < 2 {
+        return None;
+    }
+    let names: Vec<&'static str> = entity
         .fields
         .iter()
         .map(|f| f.name)
-        .chain(entity.is_owned().then_some("owner_id"));
-    names
+        .chain(entity.is_owned().then_some("owner_id"))
         .filter(|name| importable(entity, module, name).is_some())
-        .find(|name| {
-            *name == wanted
-                || label(entity.name, name)
-                    .iter()
-                    .any(|l| l.to_lowercase() == wanted)
+        .collect();
+    let labels = |name: &str| label(entity.name, name).map(|l| l.to_lowercase());
+    if let Some(exact) = names
+        .iter()
+        .find(|name| **name == wanted || labels(name).contains(&wanted))
+    {
+        return Some(exact);
+    }
+    let partial: Vec<&&str> = names
+        .iter()
+        .filter(|name| {
+            labels(name)
+                .iter()
+                .any(|l| l.contains(&wanted) || wanted.contains(l.as_str()))
         })
+        .collect();
+    match partial.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    }
 }
 
 /// The file's columns, its first rows and the fields the columns seem to be, so the browser

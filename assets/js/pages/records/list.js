@@ -9,6 +9,7 @@ import { session } from '../../session.js';
 import { confirmAction, createForm, errorState, errorText, field, loading, emptyState, openDialog, pager, table, toast } from '../../ui.js';
 import { can, describe, display, labelOf, loadMeta, recordPath } from '../../meta.js';
 import { canAssign, openRecordForm } from './form.js';
+import { openImport } from './import.js';
 
 const COMMON_COLUMNS = ['owner_id', 'department_id', 'created_at', 'updated_at'];
 const storageKey = (entity) => `kehu.columns.${session.user.id}.${entity}`;
@@ -217,6 +218,7 @@ function listView(entity, query, pool) {
   const actions = [
     h('button', { class: 'btn', type: 'button', on: { click: () => columnChooser(entity, state.columns, (columns) => { state.columns = columns; refresh(); }) } }, icon('columns'), t('records.columns')),
     can(entity, 'export') && !pool ? [exportLink('csv'), exportLink('xlsx')] : null,
+    can(entity, 'import') && !pool ? h('button', { class: 'btn', type: 'button', on: { click: () => openImport(entity, reload) } }, icon('upload'), t('import.open')) : null,
     can(entity, 'create') && !entity.parent && !pool
       ? h('button', { class: 'btn btn-primary', type: 'button', on: { click: () => openRecordForm(entity, null, { onSaved: (r) => navigate(recordPath(entity.name, r.id)) }) } }, icon('plus'), t('records.new', { entity: entity.label_one }))
       : null,
