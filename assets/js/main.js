@@ -18,6 +18,7 @@ import { auditPage } from './pages/settings/audit.js';
 import { systemPage } from './pages/settings/system.js';
 import { rolesPage } from './pages/settings/roles.js';
 import { poolSettingsPage } from './pages/settings/pool.js';
+import { fieldsPage } from './pages/settings/fields.js';
 import { searchPage } from './pages/search.js';
 import { listPage } from './pages/records/list.js';
 import { newRecordPage, recordPage } from './pages/records/record.js';
@@ -32,6 +33,7 @@ route('/settings/audit', auditPage, { admin: true });
 route('/settings/system', systemPage, { admin: true });
 route('/settings/roles', rolesPage, { admin: true });
 route('/settings/pool', poolSettingsPage, { admin: true });
+route('/settings/fields', fieldsPage, { admin: true });
 route('/pool', listPage('customers', { pool: true }));
 route('/search', searchPage);
 // Every entity of the engine: its list, a new-record address and its record page.

@@ -26,8 +26,8 @@ fn options(
     lang: Lang,
 ) -> rusqlite::Result<Vec<Value>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT value, label_zh, label_en FROM picklist_options
-         WHERE entity = ?1 AND field = ?2 AND active = 1 ORDER BY position",
+        "SELECT value, label_zh, label_en, active FROM picklist_options
+         WHERE entity = ?1 AND field = ?2 ORDER BY position",
     )?;
     let rows = stmt
         .query_map([entity, field], |r| {
@@ -36,7 +36,7 @@ fn options(
             } else {
                 r.get(2)?
             };
-            Ok(json!({ "value": r.get::<_, String>(0)?, "label": label }))
+            Ok(json!({ "value": r.get::<_, String>(0)?, "label": label, "active": r.get::<_, bool>(3)? }))
         })?
         .collect();
     rows

@@ -7,6 +7,7 @@ pub mod export;
 pub mod history;
 pub mod import;
 pub mod meta;
+pub mod picklists;
 pub mod query;
 pub mod routes;
 pub mod search;

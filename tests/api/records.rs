@@ -559,3 +559,124 @@ fn saved_views_belong_to_their_owner_and_always_open() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn administrators_edit_picklists_and_records_follow_at_once() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    create_user(&admin, "rep", None, false);
+    let rep = app.signed_in("rep");
+    let lists = admin.get("/api/v1/settings/picklists");
+    assert_eq!(lists.status, 200, "{}", lists.text);
+    let level = lists.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["entity"] == "customers" && i["field"] == "level")
+        .unwrap()
+        .clone();
+    assert_eq!(level["options"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        admin
+            .post("/api/v1/customers", json!({"name": "老客户", "level": "C"}))
+            .status,
+        201
+    );
+
+    let path = "/api/v1/settings/picklists/customers/level";
+    let options = json!({"options": [
+        {"value": "S", "label_zh": "S 战略客户", "label_en": "S (strategic)"},
+        {"value": "A", "label_zh": "A 重点客户", "label_en": "A (key)"},
+        {"value": "C", "label_zh": "C 一般客户", "label_en": "C (minor)", "active": false},
+    ]});
+    let saved = admin.put(path, options);
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    assert_eq!(saved.body["options"][0]["value"], "S");
+
+    let created = admin.post(
+        "/api/v1/customers",
+        json!({"name": "战略伙伴", "level": "S"}),
+    );
+    assert_eq!(
+        created.status, 201,
+        "a new option is usable at once: {}",
+        created.text
+    );
+    let retired = admin.post(
+        "/api/v1/customers",
+        json!({"name": "新的小客户", "level": "C"}),
+    );
+    assert_eq!(retired.status, 422, "a retired option is no longer offered");
+    let meta = admin.get("/api/v1/meta");
+    let customers = meta.body["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "customers")
+        .unwrap()
+        .clone();
+    let level = customers["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "level")
+        .unwrap()
+        .clone();
+    assert_eq!(level["options"][0]["label"], "S 战略客户");
+    assert_eq!(
+        level["options"][2]["active"], false,
+        "a retired option keeps its label for old records"
+    );
+
+    let removing = admin.put(
+        path,
+        json!({"options": [{"value": "S", "label_zh": "S", "label_en": "S"}]}),
+    );
+    assert_eq!(removing.status, 422, "{}", removing.text);
+    assert_eq!(removing.body["error"]["field_codes"]["options"], "in_use");
+    for (body, field, code) in [
+        (json!({"options": []}), "options", "count_between"),
+        (
+            json!({"options": [{"value": "S", "label_zh": "S", "label_en": "S"}, {"value": "S", "label_zh": "T", "label_en": "T"}]}),
+            "options.1.value",
+            "taken",
+        ),
+        (
+            json!({"options": [{"value": "S", "label_zh": "", "label_en": "S"}]}),
+            "options.0.label_zh",
+            "required",
+        ),
+        (
+            json!({"options": [{"value": "S", "label_zh": "S", "label_en": "S", "active": false}]}),
+            "options",
+            "one_active",
+        ),
+    ] {
+        let answer = admin.put(path, body.clone());
+        assert_eq!(answer.status, 422, "{body}");
+        assert_eq!(
+            answer.body["error"]["field_codes"][field], code,
+            "{body}: {}",
+            answer.text
+        );
+    }
+    assert_eq!(rep.put(path, json!({"options": []})).status, 403);
+    assert_eq!(
+        admin
+            .put(
+                "/api/v1/settings/picklists/customers/name",
+                json!({"options": []})
+            )
+            .status,
+        404
+    );
+    assert_eq!(
+        admin
+            .put(
+                "/api/v1/settings/picklists/planets/level",
+                json!({"options": []})
+            )
+            .status,
+        404
+    );
+}

@@ -20,6 +20,7 @@ const MENU = [
     { path: '/settings/users', label: 'nav.users', icon: 'users', admin: true },
     { path: '/settings/departments', label: 'nav.departments', icon: 'tree', admin: true },
     { path: '/settings/roles', label: 'nav.roles', icon: 'key', admin: true },
+    { path: '/settings/fields', label: 'nav.fields', icon: 'columns', admin: true },
     { path: '/settings/pool', label: 'nav.pool_settings', icon: 'pool', admin: true },
     { path: '/settings/audit', label: 'nav.audit', icon: 'log', admin: true },
     { path: '/settings/system', label: 'nav.system', icon: 'settings', admin: true },

@@ -35,6 +35,12 @@ async function lookups(entity) {
   return found;
 }
 
+/** Picklist options a form offers: the active ones, plus a retired one the record still holds. */
+function offered(field, value) {
+  const held = new Set(Array.isArray(value) ? value : [value]);
+  return field.options.filter((o) => o.active || held.has(o.value));
+}
+
 /** The control spec for one field, with the record's current value. */
 function controlFor(field, record, options) {
   const value = record?.[field.name];
@@ -45,9 +51,9 @@ function controlFor(field, record, options) {
     case 'bool':
       return { ...spec, type: 'checkbox', required: false };
     case 'picklist':
-      return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...field.options.map((o) => [o.value, o.label])] };
+      return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...offered(field, value).map((o) => [o.value, o.label])] };
     case 'multi_picklist':
-      return { ...spec, type: 'checkboxes', value: value || [], options: field.options.map((o) => [o.value, o.label]) };
+      return { ...spec, type: 'checkboxes', value: value || [], options: offered(field, value).map((o) => [o.value, o.label]) };
     case 'tags':
       return { ...spec, value: (value || []).join(', '), hint: t('records.tags_hint') };
     case 'datetime':

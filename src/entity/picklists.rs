@@ -1,0 +1,188 @@
+//! The data dictionary (数据字典): administrators edit the options of every picklist field in
+//! the browser, and the change applies on the next request (forms, filters, validation, import
+//! and the metadata all read `picklist_options`). A value records still hold cannot be
+//! removed, only retired (`active: false`): records keep it and show its label, forms stop
+//! offering it.
+
+use super::descriptor::{Entity, Kind};
+use crate::app::AppState;
+use crate::audit;
+use crate::auth::session::Admin;
+use crate::crm;
+use crate::http::error::{AppError, FieldErrors};
+use crate::http::input::Body;
+use crate::org::actor;
+use actix_web::{web, HttpRequest, HttpResponse};
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+
+const VALUE_MAX: usize = 40;
+const LABEL_MAX: usize = 50;
+const OPTIONS_MAX: usize = 200;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/settings/picklists", web::get().to(list)).route(
+        "/settings/picklists/{entity}/{field}",
+        web::put().to(replace),
+    );
+}
+
+fn picklist_fields(entity: &Entity) -> impl Iterator<Item = &'static str> {
+    entity
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Picklist | Kind::MultiPicklist))
+        .map(|f| f.name)
+}
+
+fn options(conn: &Connection, entity: &str, field: &str) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.prepare(
+        "SELECT value, label_zh, label_en, active FROM picklist_options
+          WHERE entity = ?1 AND field = ?2 ORDER BY position",
+    )?;
+    let rows = stmt.query_map([entity, field], |r| {
+        Ok(json!({
+            "value": r.get::<_, String>(0)?,
+            "label_zh": r.get::<_, String>(1)?,
+            "label_en": r.get::<_, String>(2)?,
+            "active": r.get::<_, bool>(3)?,
+        }))
+    })?;
+    rows.collect()
+}
+
+async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
+    let items = state
+        .db
+        .read(|conn| {
+            let mut items = Vec::new();
+            for entity in crm::ENTITIES {
+                for field in picklist_fields(entity) {
+                    items.push(json!({
+                        "entity": entity.name,
+                        "field": field,
+                        "options": options(conn, entity.name, field)?,
+                    }));
+                }
+            }
+            Ok(items)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// Whether any record, deleted ones included, holds `value` in the field.
+fn in_use(conn: &Connection, entity: &Entity, field: &str, value: &str) -> rusqlite::Result<bool> {
+    let list = entity.field(field).is_some_and(|f| f.kind.is_list());
+    let sql = if list {
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM {0} t, json_each(t.{field}) j WHERE j.value = ?1)",
+            entity.name
+        )
+    } else {
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE {field} = ?1)",
+            entity.name
+        )
+    };
+    conn.query_row(&sql, [value], |r| r.get(0))
+}
+
+struct Choice {
+    value: String,
+    label_zh: String,
+    label_en: String,
+    active: bool,
+}
+
+fn text(item: &Value, key: &str, max: usize, errors: &mut FieldErrors, at: &str) -> String {
+    let value = item[key].as_str().map(str::trim).unwrap_or_default();
+    if value.is_empty() {
+        errors.add(&format!("{at}.{key}"), "required", json!({}));
+    } else if value.chars().count() > max || value.chars().any(char::is_control) {
+        errors.add(&format!("{at}.{key}"), "too_long", json!({ "max": max }));
+    }
+    value.to_string()
+}
+
+fn parse(body: &Body) -> Result<Vec<Choice>, AppError> {
+    let mut errors = FieldErrors::new();
+    body.refuse_others(&["options"], &mut errors);
+    let items = body
+        .0
+        .get("options")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if items.is_empty() || items.len() > OPTIONS_MAX {
+        errors.add(
+            "options",
+            "count_between",
+            json!({ "min": 1, "max": OPTIONS_MAX }),
+        );
+    }
+    let mut parsed: Vec<Choice> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("options.{i}");
+        let option = Choice {
+            value: text(item, "value", VALUE_MAX, &mut errors, &at),
+            label_zh: text(item, "label_zh", LABEL_MAX, &mut errors, &at),
+            label_en: text(item, "label_en", LABEL_MAX, &mut errors, &at),
+            active: item["active"].as_bool().unwrap_or(true),
+        };
+        if parsed.iter().any(|o| o.value == option.value) {
+            errors.add(&format!("{at}.value"), "taken", json!({}));
+        }
+        parsed.push(option);
+    }
+    if !parsed.is_empty() && !parsed.iter().any(|o| o.active) {
+        errors.add("options", "one_active", json!({}));
+    }
+    errors.into_result()?;
+    Ok(parsed)
+}
+
+/// Replaces a field's options with the list given, in its order.
+async fn replace(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let (entity_name, field) = path.into_inner();
+    let entity = crm::find(&entity_name).ok_or_else(AppError::not_found)?;
+    let field = picklist_fields(entity)
+        .find(|f| *f == field)
+        .ok_or_else(AppError::not_found)?;
+    let wanted = parse(&Body::parse(body.into_inner())?)?;
+    let who = actor(&req, &admin);
+    let saved = state
+        .db
+        .write(move |tx| {
+            let mut errors = FieldErrors::new();
+            for old in options(tx, entity.name, field)? {
+                let value = old["value"].as_str().unwrap_or_default();
+                if !wanted.iter().any(|o| o.value == value) && in_use(tx, entity, field, value)? {
+                    errors.add("options", "in_use", json!({ "value": value }));
+                }
+            }
+            errors.into_result()?;
+            tx.execute(
+                "DELETE FROM picklist_options WHERE entity = ?1 AND field = ?2",
+                [entity.name, field],
+            )?;
+            for (position, option) in wanted.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO picklist_options (entity, field, value, label_zh, label_en, position, active)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![entity.name, field, option.value, option.label_zh, option.label_en, position as i64 + 1, option.active],
+                )?;
+            }
+            let saved = options(tx, entity.name, field)?;
+            audit::record_for_entity(tx, &who, "picklist_changed", entity.name, json!({ "field": field, "options": saved }))?;
+            Ok(saved)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "entity": entity.name, "field": field, "options": saved })))
+}
