@@ -145,6 +145,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .service(
             web::scope("/api/v1")
+                .route(
+                    "/openapi.json",
+                    web::get().to(crate::http::openapi::openapi),
+                )
                 .configure(auth::routes::configure)
                 .configure(auth::tokens::configure)
                 .configure(org::departments::configure)

@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod error;
 pub mod input;
 pub mod metrics;
+pub mod openapi;
 
 use crate::i18n::Lang;
 use actix_web::{HttpMessage, HttpRequest};

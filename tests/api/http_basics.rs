@@ -306,3 +306,81 @@ fn every_message_exists_in_both_languages() {
         needed.len()
     );
 }
+
+/// Every route the source registers is in the OpenAPI document, and every entity's record
+/// routes are too.
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let app = spawn_app();
+    let answer = app.browser().get("/api/v1/openapi.json");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["openapi"], "3.0.3");
+    let paths = answer.body["paths"].as_object().unwrap();
+    let mut registered = Vec::new();
+    collect_routes(std::path::Path::new("src"), &mut registered);
+    assert!(registered.len() > 40, "{registered:?}");
+    for (method, path) in &registered {
+        let full = if path == "/healthz" || path == "/metrics" {
+            path.clone()
+        } else {
+            format!("/api/v1{path}")
+        };
+        assert!(
+            paths.get(&full).is_some_and(|p| p.get(method).is_some()),
+            "{method} {full} is registered but not in openapi.json"
+        );
+    }
+    for entity in ["customers", "contacts", "followups"] {
+        for (method, path) in [
+            ("get", format!("/api/v1/{entity}")),
+            ("post", format!("/api/v1/{entity}/import")),
+            ("patch", format!("/api/v1/{entity}/{{id}}")),
+            (
+                "post",
+                format!("/api/v1/recycle-bin/{entity}/{{id}}/restore"),
+            ),
+        ] {
+            assert!(paths[&path].get(method).is_some(), "{method} {path}");
+        }
+        let schema = &answer.body["components"]["schemas"][entity];
+        assert_eq!(schema["properties"]["id"]["type"], "integer");
+    }
+    assert_eq!(
+        answer.body["components"]["schemas"]["customers"]["properties"]["name"]["maxLength"],
+        200
+    );
+}
+
+/// `(method, path)` of every `.route("/…", web::method()` outside the per-entity scopes.
+fn collect_routes(dir: &std::path::Path, found: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_routes(&path, found);
+            continue;
+        }
+        if path.ends_with("entity/routes.rs") || path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for piece in text.split(".route(\"").skip(1) {
+            let Some((route, rest)) = piece.split_once('"') else {
+                continue;
+            };
+            let Some(method) = rest.trim_start_matches(", ").strip_prefix("web::") else {
+                continue;
+            };
+            let method: String = method
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect();
+            if route.starts_with('/') {
+                found.push((method, route.to_string()));
+            }
+        }
+    }
+}
