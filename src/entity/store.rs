@@ -450,14 +450,17 @@ fn fts_columns(entity: &Entity) -> Vec<&'static str> {
     entity.searchable().map(|f| f.name).collect()
 }
 
-/// Rewrites the record's row in the entity's full-text index, in the caller's transaction.
-fn reindex(conn: &Connection, entity: &Entity, id: i64) -> rusqlite::Result<()> {
+/// Writes the record's row in the entity's full-text index, in the caller's transaction; a
+/// record just created has no row to remove first.
+fn reindex(conn: &Connection, entity: &Entity, id: i64, created: bool) -> rusqlite::Result<()> {
     let columns = fts_columns(entity);
     if columns.is_empty() {
         return Ok(());
     }
     let fts = entity.fts_table();
-    conn.execute(&format!("DELETE FROM {fts} WHERE rowid = ?1"), [id])?;
+    if !created {
+        conn.execute(&format!("DELETE FROM {fts} WHERE rowid = ?1"), [id])?;
+    }
     let list = columns.join(", ");
     conn.execute(
         &format!(
@@ -531,7 +534,7 @@ pub fn create(
         params_from_iter(sql_values),
     )?;
     let id = tx.last_insert_rowid();
-    reindex(tx, entity, id)?;
+    reindex(tx, entity, id, true)?;
     let record = read_back(tx, entity, id)?;
     check(tx, entity, caller.rights, &record, body)?;
     history::record_created(tx, entity, caller.actor, &record)?;
@@ -607,7 +610,7 @@ pub fn update(
         ),
         params_from_iter(sql_values),
     )?;
-    reindex(tx, entity, id)?;
+    reindex(tx, entity, id, false)?;
     let after = read_back(tx, entity, id)?;
     check(tx, entity, caller.rights, &after, body)?;
     history::record_updated(tx, entity, caller.actor, &before, &after)?;
