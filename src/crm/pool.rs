@@ -24,6 +24,7 @@ use crate::org::actor;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 const SETTINGS_KEY: &str = "pool";
@@ -31,7 +32,8 @@ const DAY_MS: i64 = 86_400_000;
 const MAX_REASON_CHARS: usize = 500;
 
 /// The company's pool rules. Zero switches a rule (or the cap) off.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PoolSettings {
     pub days_without_followup: i64,
     pub days_without_won: i64,
@@ -56,56 +58,30 @@ impl PoolSettings {
                 |r| r.get(0),
             )
             .optional()?;
-        let value: Value = stored
+        Ok(stored
             .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
-        let get = |key: &str| value[key].as_i64().unwrap_or(0);
-        Ok(PoolSettings {
-            days_without_followup: get("days_without_followup"),
-            days_without_won: get("days_without_won"),
-            max_customers_per_user: get("max_customers_per_user"),
-            reclaim_cooldown_days: get("reclaim_cooldown_days"),
-        })
+            .unwrap_or_default())
     }
 
     fn json(&self) -> Value {
-        json!({
-            "days_without_followup": self.days_without_followup,
-            "days_without_won": self.days_without_won,
-            "max_customers_per_user": self.max_customers_per_user,
-            "reclaim_cooldown_days": self.reclaim_cooldown_days,
-        })
-    }
-
-    fn slot(&mut self, key: &str) -> Option<&mut i64> {
-        match key {
-            "days_without_followup" => Some(&mut self.days_without_followup),
-            "days_without_won" => Some(&mut self.days_without_won),
-            "max_customers_per_user" => Some(&mut self.max_customers_per_user),
-            "reclaim_cooldown_days" => Some(&mut self.reclaim_cooldown_days),
-            _ => None,
-        }
+        serde_json::to_value(self).unwrap_or_default()
     }
 
     /// These settings with the values a request body names; keys it leaves out keep theirs.
-    fn with(mut self, body: &Body) -> Result<PoolSettings, AppError> {
+    fn with(self, body: &Body) -> Result<PoolSettings, AppError> {
         let mut errors = FieldErrors::new();
+        let mut merged = self.json();
         for (key, raw) in &body.0 {
-            let Some((_, max)) = LIMITS.iter().find(|(name, _)| name == key) else {
-                errors.add(key, "unknown_field", json!({}));
-                continue;
-            };
-            match raw.as_i64().filter(|v| (0..=*max).contains(v)) {
-                Some(value) => {
-                    if let Some(slot) = self.slot(key) {
-                        *slot = value;
-                    }
+            match LIMITS.iter().find(|(name, _)| name == key) {
+                None => errors.add(key, "unknown_field", json!({})),
+                Some((_, max)) if raw.as_i64().is_some_and(|v| (0..=*max).contains(&v)) => {
+                    merged[key] = raw.clone();
                 }
-                None => errors.add(key, "between", json!({ "min": 0, "max": max })),
+                Some((_, max)) => errors.add(key, "between", json!({ "min": 0, "max": max })),
             }
         }
         errors.into_result()?;
-        Ok(self)
+        serde_json::from_value(merged).map_err(AppError::internal)
     }
 
     fn save(&self, conn: &Connection) -> rusqlite::Result<()> {
@@ -116,6 +92,15 @@ impl PoolSettings {
         )?;
         Ok(())
     }
+}
+
+/// How many customers a person holds (the recycle bin does not count).
+fn held_by(conn: &Connection, user_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM customers WHERE owner_id = ?1 AND deleted_at IS NULL",
+        [user_id],
+        |r| r.get(0),
+    )
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -237,16 +222,9 @@ fn claim(tx: &Connection, caller: &Caller, id: i64) -> Result<Value, AppError> {
         return Err(AppError::not_found());
     }
     let settings = PoolSettings::load(tx)?;
-    if settings.max_customers_per_user > 0 {
-        let held: i64 = tx.query_row(
-            "SELECT count(*) FROM customers WHERE owner_id = ?1 AND deleted_at IS NULL",
-            [rights.user_id],
-            |r| r.get(0),
-        )?;
-        if held >= settings.max_customers_per_user {
-            return Err(AppError::conflict("claim_limit_reached")
-                .with_params(json!({ "max": settings.max_customers_per_user })));
-        }
+    let max = settings.max_customers_per_user;
+    if max > 0 && held_by(tx, rights.user_id)? >= max {
+        return Err(AppError::conflict("claim_limit_reached").with_params(json!({ "max": max })));
     }
     if settings.reclaim_cooldown_days > 0 {
         let since = now_ms() - settings.reclaim_cooldown_days * DAY_MS;
@@ -297,13 +275,8 @@ async fn get_settings(
         .db
         .read(move |conn| {
             let settings = PoolSettings::load(conn)?;
-            let held: i64 = conn.query_row(
-                "SELECT count(*) FROM customers WHERE owner_id = ?1 AND deleted_at IS NULL",
-                [user.id],
-                |r| r.get(0),
-            )?;
             let mut answer = settings.json();
-            answer["held_by_me"] = json!(held);
+            answer["held_by_me"] = json!(held_by(conn, user.id)?);
             Ok(answer)
         })
         .await?;
@@ -337,35 +310,27 @@ fn due(
     conn: &Connection,
     settings: &PoolSettings,
     now: i64,
-) -> rusqlite::Result<Vec<(i64, i64, &'static str)>> {
-    let mut due = Vec::new();
-    let rules = [
-        (
-            settings.days_without_followup,
-            "last_followup_at",
-            "no_followup",
-        ),
-        (settings.days_without_won, "last_won_at", "no_won_deal"),
-    ];
-    for (days, column, reason) in rules {
-        if days == 0 {
-            continue;
-        }
-        let cutoff = now - days * DAY_MS;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT id, owner_id FROM customers
-              WHERE owner_id IS NOT NULL AND deleted_at IS NULL
-                AND owned_at < ?1 AND coalesce({column}, 0) < ?1"
-        ))?;
-        let rows = stmt.query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for row in rows {
-            let (id, owner): (i64, i64) = row?;
-            if !due.iter().any(|(seen, _, _)| *seen == id) {
-                due.push((id, owner, reason));
-            }
-        }
-    }
-    Ok(due)
+) -> rusqlite::Result<Vec<(i64, i64, String)>> {
+    // One pass over the owned customers; a rule that is off has no cutoff (NULL) and admits
+    // nobody. A customer due under both rules is returned once, for the follow-up rule.
+    let cutoff = |days: i64| (days > 0).then(|| now - days * DAY_MS);
+    let mut stmt = conn.prepare(
+        "SELECT id, owner_id,
+                CASE WHEN owned_at < ?1 AND coalesce(last_followup_at, 0) < ?1
+                     THEN 'no_followup' ELSE 'no_won_deal' END
+           FROM customers
+          WHERE owner_id IS NOT NULL AND deleted_at IS NULL
+            AND ((owned_at < ?1 AND coalesce(last_followup_at, 0) < ?1)
+              OR (owned_at < ?2 AND coalesce(last_won_at, 0) < ?2))",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            cutoff(settings.days_without_followup),
+            cutoff(settings.days_without_won)
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    rows.collect()
 }
 
 /// Applies the pool rules at `now`; returns how many customers went back to the pool.

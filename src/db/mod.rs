@@ -167,3 +167,22 @@ impl Db {
         (state.connections, state.idle_connections)
     }
 }
+
+/// Runs `step` inside a savepoint of the current transaction and keeps its writes only when
+/// `keep` says so; the transaction goes on either way. Bulk actions and imports use it so one
+/// record that fails (or a dry run) leaves no trace while the rest of the request continues.
+pub fn savepoint<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    step: impl FnOnce() -> Result<T, E>,
+    keep: impl FnOnce(&Result<T, E>) -> bool,
+) -> Result<T, E> {
+    conn.execute_batch("SAVEPOINT kehu_step")?;
+    let result = step();
+    let end = if keep(&result) {
+        "RELEASE kehu_step"
+    } else {
+        "ROLLBACK TO kehu_step; RELEASE kehu_step"
+    };
+    conn.execute_batch(end)?;
+    result
+}

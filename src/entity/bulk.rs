@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::CurrentUser;
 use crate::crm::pool;
+use crate::db::savepoint;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
 use actix_web::http::StatusCode;
@@ -51,17 +52,15 @@ impl BulkAction {
 
 /// The actions this entity offers.
 fn offered(entity: &Entity) -> Vec<&'static str> {
-    let mut names = vec!["assign", "delete"];
-    if tags_field(entity).is_some() {
-        names.push("tag");
-    }
-    if entity.pooled {
-        names.push("release");
-    }
-    if !entity.is_owned() {
-        names.retain(|n| *n != "assign");
-    }
-    names
+    [
+        ("assign", entity.is_owned()),
+        ("delete", true),
+        ("tag", tags_field(entity).is_some()),
+        ("release", entity.pooled),
+    ]
+    .into_iter()
+    .filter_map(|(name, offered)| offered.then_some(name))
+    .collect()
 }
 
 fn tags_field(entity: &Entity) -> Option<&'static str> {
@@ -202,14 +201,7 @@ fn run(
     }
     let mut results = Vec::with_capacity(ids.len());
     for id in ids {
-        tx.execute_batch("SAVEPOINT bulk_item")?;
-        let result = apply(tx, entity, caller, *id, action);
-        let undo = if result.is_ok() {
-            "RELEASE bulk_item"
-        } else {
-            "ROLLBACK TO bulk_item; RELEASE bulk_item"
-        };
-        tx.execute_batch(undo)?;
+        let result = savepoint(tx, || apply(tx, entity, caller, *id, action), Result::is_ok);
         let mut answer = outcome(result)?;
         answer["id"] = json!(id);
         results.push(answer);

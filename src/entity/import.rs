@@ -14,6 +14,7 @@
 //!   back, leaving alone any record someone changed since.
 
 use super::descriptor::{Entity, Field, Kind};
+use super::picklists;
 use super::routes::{write_as, Entry, Query};
 use super::sheet::{self, Lookups, Sheet};
 use super::store::{self, Caller};
@@ -24,6 +25,7 @@ use crate::audit;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::crm;
+use crate::db::savepoint;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::request_lang;
 use crate::time::{now_ms, rfc3339};
@@ -57,13 +59,15 @@ struct Upload {
     confirm_duplicates: bool,
 }
 
+fn invalid_upload(error: impl std::fmt::Display) -> AppError {
+    AppError::bad_request("invalid_upload").with_params(json!({ "detail": error.to_string() }))
+}
+
 async fn read_upload(mut payload: Multipart) -> Result<Upload, AppError> {
     let mut upload = Upload::default();
     let mut has_file = false;
     while let Some(part) = payload.next().await {
-        let mut part = part.map_err(|e| {
-            AppError::bad_request("invalid_upload").with_params(json!({ "detail": e.to_string() }))
-        })?;
+        let mut part = part.map_err(invalid_upload)?;
         let name = part.name().unwrap_or_default().to_string();
         let limit = if name == "file" {
             MAX_FILE_BYTES
@@ -80,10 +84,7 @@ async fn read_upload(mut payload: Multipart) -> Result<Upload, AppError> {
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = part.next().await {
-            let chunk = chunk.map_err(|e| {
-                AppError::bad_request("invalid_upload")
-                    .with_params(json!({ "detail": e.to_string() }))
-            })?;
+            let chunk = chunk.map_err(invalid_upload)?;
             if bytes.len() + chunk.len() > limit {
                 return Err(AppError::field(
                     &name,
@@ -201,16 +202,9 @@ fn is_key_like(kind: Kind) -> bool {
 }
 
 fn lookups(conn: &Connection, entity: &Entity) -> Result<Lookups, AppError> {
-    let mut options: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT field, value, label_zh, label_en FROM picklist_options
-          WHERE entity = ?1 AND active = 1 ORDER BY field, position",
-    )?;
-    for row in stmt.query_map([entity.name], |r| {
-        Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
-    })? {
-        let (field, option): (String, _) = row?;
-        options.entry(field).or_default().push(option);
+    let mut options = picklists::choices(conn, entity.name)?;
+    for choices in options.values_mut() {
+        choices.retain(|c| c.active);
     }
     let mut users = HashMap::new();
     let mut shared = Vec::new();
@@ -367,11 +361,22 @@ fn row_errors(
 
 struct Report {
     rows: usize,
-    created: usize,
-    updated: usize,
     errors: Vec<Value>,
     error_count: usize,
     done: Vec<Done>,
+}
+
+impl Report {
+    fn created(&self) -> usize {
+        self.done
+            .iter()
+            .filter(|d| matches!(d, Done::Created(..)))
+            .count()
+    }
+
+    fn updated(&self) -> usize {
+        self.done.len() - self.created()
+    }
 }
 
 fn run_rows(
@@ -385,30 +390,19 @@ fn run_rows(
     let lookups = lookups(tx, entity)?;
     let mut report = Report {
         rows: sheet.rows.len(),
-        created: 0,
-        updated: 0,
         errors: Vec::new(),
         error_count: 0,
         done: Vec::new(),
     };
     for (number, row) in &sheet.rows {
         let body = row_body(entity, plan, row, &lookups);
-        tx.execute_batch("SAVEPOINT import_row")?;
-        let result = import_row(tx, entity, caller, plan, body);
-        let end = if result.is_ok() {
-            "RELEASE import_row"
-        } else {
-            "ROLLBACK TO import_row; RELEASE import_row"
-        };
-        tx.execute_batch(end)?;
+        let result = savepoint(
+            tx,
+            || import_row(tx, entity, caller, plan, body),
+            Result::is_ok,
+        );
         match result {
-            Ok(done) => {
-                match done {
-                    Done::Created(..) => report.created += 1,
-                    Done::Updated(..) => report.updated += 1,
-                }
-                report.done.push(done);
-            }
+            Ok(done) => report.done.push(done),
             Err(error) if error.status == StatusCode::INTERNAL_SERVER_ERROR => return Err(error),
             Err(error) => {
                 report.error_count += 1;
@@ -428,10 +422,11 @@ fn save_batch(
     file_name: &str,
     report: &Report,
 ) -> Result<i64, AppError> {
+    let (created, updated) = (report.created() as i64, report.updated() as i64);
     tx.execute(
         "INSERT INTO import_batches (entity, user_id, file_name, rows, created, updated, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![entity.name, caller.rights.user_id, file_name, report.rows as i64, report.created as i64, report.updated as i64, now_ms()],
+        params![entity.name, caller.rights.user_id, file_name, report.rows as i64, created, updated, now_ms()],
     )?;
     let batch = tx.last_insert_rowid();
     let mut insert = tx.prepare(
@@ -453,12 +448,14 @@ fn save_batch(
         caller.actor,
         "import",
         entity.name,
-        json!({ "batch_id": batch, "file": file_name, "rows": report.rows, "created": report.created, "updated": report.updated }),
+        json!({ "batch_id": batch, "file": file_name, "rows": report.rows, "created": created, "updated": updated }),
     )?;
     Ok(batch)
 }
 
 /// Imports a file into `entity` as the caller, or, in a dry run, reports what that would do.
+/// `created`/`updated` count what the file does (or, in a dry run, would do) when it has no
+/// bad row; `would_*` count the good rows either way.
 fn run(
     tx: &Connection,
     entity: &Entity,
@@ -471,30 +468,26 @@ fn run(
     caller.rights.require(entity.name, Action::View)?;
     let module = caller.rights.require(entity.name, Action::Import)?;
     let plan = plan(entity, &module, sheet, upload)?;
-    tx.execute_batch("SAVEPOINT import_file")?;
-    let report = run_rows(tx, entity, caller, sheet, &plan, translate);
-    let keep = matches!(&report, Ok(r) if r.error_count == 0 && !dry_run);
-    let end = if keep {
-        "RELEASE import_file"
-    } else {
-        "ROLLBACK TO import_file; RELEASE import_file"
-    };
-    tx.execute_batch(end)?;
-    let report = report?;
-    let batch_id = if keep {
+    let keep = |report: &Result<Report, AppError>| matches!(report, Ok(r) if r.error_count == 0 && !dry_run);
+    let report = savepoint(
+        tx,
+        || run_rows(tx, entity, caller, sheet, &plan, translate),
+        keep,
+    )?;
+    let batch_id = if report.error_count == 0 && !dry_run {
         Some(save_batch(tx, entity, caller, &upload.file_name, &report)?)
     } else {
         None
     };
-    let written = keep || dry_run;
+    let clean = report.error_count == 0;
     Ok(json!({
         "batch_id": batch_id,
         "dry_run": dry_run,
         "rows": report.rows,
-        "created": if written && report.error_count == 0 { report.created } else { 0 },
-        "updated": if written && report.error_count == 0 { report.updated } else { 0 },
-        "would_create": report.created,
-        "would_update": report.updated,
+        "created": if clean { report.created() } else { 0 },
+        "updated": if clean { report.updated() } else { 0 },
+        "would_create": report.created(),
+        "would_update": report.updated(),
         "error_count": report.error_count,
         "errors": report.errors,
     }))
@@ -741,9 +734,8 @@ async fn undo(
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let (mut deleted, mut reverted, mut skipped) = (0, 0, Vec::new());
         for (id, action, version, before) in records {
-            tx.execute_batch("SAVEPOINT undo_record")?;
-            let result = undo_record(tx, entity, &system, (id, &action, version, before))?;
-            tx.execute_batch(if result.is_ok() { "RELEASE undo_record" } else { "ROLLBACK TO undo_record; RELEASE undo_record" })?;
+            let record = (id, action.as_str(), version, before);
+            let result = savepoint(tx, || undo_record(tx, entity, &system, record), |r| matches!(r, Ok(Ok(_))))?;
             match result {
                 Ok("deleted") => deleted += 1,
                 Ok(_) => reverted += 1,

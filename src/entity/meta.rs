@@ -3,6 +3,7 @@
 //! lists and filters from data instead of per-entity code.
 
 use super::descriptor::{Entity, Kind, Visibility};
+use super::picklists;
 use crate::access::{Action, FieldAccess, ModuleRights, Rights};
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
@@ -18,30 +19,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/meta", web::get().to(meta));
 }
 
-/// Picklist options of one field with labels in `lang`.
-fn options(
-    conn: &Connection,
-    entity: &str,
-    field: &str,
-    lang: Lang,
-) -> rusqlite::Result<Vec<Value>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT value, label_zh, label_en, active FROM picklist_options
-         WHERE entity = ?1 AND field = ?2 ORDER BY position",
-    )?;
-    let rows = stmt
-        .query_map([entity, field], |r| {
-            let label: String = if lang == Lang::ZhCn {
-                r.get(1)?
-            } else {
-                r.get(2)?
-            };
-            Ok(json!({ "value": r.get::<_, String>(0)?, "label": label, "active": r.get::<_, bool>(3)? }))
-        })?
-        .collect();
-    rows
-}
-
 fn describe(
     conn: &Connection,
     entity: &Entity,
@@ -50,6 +27,7 @@ fn describe(
     label: &dyn Fn(&str) -> String,
 ) -> rusqlite::Result<Value> {
     let mut fields = Vec::new();
+    let mut choices = picklists::choices(conn, entity.name)?;
     for field in entity.fields {
         let access = module.field(field.name);
         if access == FieldAccess::Hidden {
@@ -74,7 +52,13 @@ fn describe(
             described["max_length"] = json!(max);
         }
         if matches!(field.kind, Kind::Picklist | Kind::MultiPicklist) {
-            described["options"] = json!(options(conn, entity.name, field.name, lang)?);
+            let options: Vec<Value> = choices
+                .remove(field.name)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| json!({ "value": c.value, "label": c.label(lang), "active": c.active }))
+                .collect();
+            described["options"] = json!(options);
         }
         fields.push(described);
     }

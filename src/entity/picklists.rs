@@ -11,10 +11,13 @@ use crate::auth::session::Admin;
 use crate::crm;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::i18n::Lang;
 use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::{params, Connection};
+use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 const VALUE_MAX: usize = 40;
 const LABEL_MAX: usize = 50;
@@ -35,20 +38,53 @@ fn picklist_fields(entity: &Entity) -> impl Iterator<Item = &'static str> {
         .map(|f| f.name)
 }
 
-fn options(conn: &Connection, entity: &str, field: &str) -> rusqlite::Result<Vec<Value>> {
-    let mut stmt = conn.prepare(
-        "SELECT value, label_zh, label_en, active FROM picklist_options
-          WHERE entity = ?1 AND field = ?2 ORDER BY position",
+/// One option of a picklist as administrators keep it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    pub value: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub active: bool,
+}
+
+impl Choice {
+    pub fn label(&self, lang: Lang) -> &str {
+        if lang == Lang::ZhCn {
+            &self.label_zh
+        } else {
+            &self.label_en
+        }
+    }
+}
+
+/// Every option of every picklist field of an entity, per field, in their order. The one
+/// reading of `picklist_options`: validation, metadata, import and this screen all use it.
+pub fn choices(conn: &Connection, entity: &str) -> rusqlite::Result<HashMap<String, Vec<Choice>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT field, value, label_zh, label_en, active FROM picklist_options
+          WHERE entity = ?1 ORDER BY field, position",
     )?;
-    let rows = stmt.query_map([entity, field], |r| {
-        Ok(json!({
-            "value": r.get::<_, String>(0)?,
-            "label_zh": r.get::<_, String>(1)?,
-            "label_en": r.get::<_, String>(2)?,
-            "active": r.get::<_, bool>(3)?,
-        }))
+    let mut map: HashMap<String, Vec<Choice>> = HashMap::new();
+    let rows = stmt.query_map([entity], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Choice {
+                value: r.get(1)?,
+                label_zh: r.get(2)?,
+                label_en: r.get(3)?,
+                active: r.get(4)?,
+            },
+        ))
     })?;
-    rows.collect()
+    for row in rows {
+        let (field, choice) = row?;
+        map.entry(field).or_default().push(choice);
+    }
+    Ok(map)
+}
+
+fn options(conn: &Connection, entity: &str, field: &str) -> rusqlite::Result<Vec<Choice>> {
+    Ok(choices(conn, entity)?.remove(field).unwrap_or_default())
 }
 
 async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
@@ -57,11 +93,12 @@ async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse,
         .read(|conn| {
             let mut items = Vec::new();
             for entity in crm::ENTITIES {
+                let mut choices = choices(conn, entity.name)?;
                 for field in picklist_fields(entity) {
                     items.push(json!({
                         "entity": entity.name,
                         "field": field,
-                        "options": options(conn, entity.name, field)?,
+                        "options": choices.remove(field).unwrap_or_default(),
                     }));
                 }
             }
@@ -86,13 +123,6 @@ fn in_use(conn: &Connection, entity: &Entity, field: &str, value: &str) -> rusql
         )
     };
     conn.query_row(&sql, [value], |r| r.get(0))
-}
-
-struct Choice {
-    value: String,
-    label_zh: String,
-    label_en: String,
-    active: bool,
 }
 
 fn text(item: &Value, key: &str, max: usize, errors: &mut FieldErrors, at: &str) -> String {
@@ -162,7 +192,7 @@ async fn replace(
         .write(move |tx| {
             let mut errors = FieldErrors::new();
             for old in options(tx, entity.name, field)? {
-                let value = old["value"].as_str().unwrap_or_default();
+                let value = old.value.as_str();
                 if !wanted.iter().any(|o| o.value == value) && in_use(tx, entity, field, value)? {
                     errors.add("options", "in_use", json!({ "value": value }));
                 }

@@ -66,20 +66,15 @@ pub enum Slice {
 
 impl Slice {
     fn conditions(self, entity: &Entity, rights: &Rights) -> Vec<String> {
+        let visible = store::visible(rights, entity, "t");
         match self {
             Slice::Active if entity.pooled => vec![
                 "t.deleted_at IS NULL".into(),
                 "t.owner_id IS NOT NULL".into(),
-                store::visible(rights, entity, "t"),
+                visible,
             ],
-            Slice::Active => vec![
-                "t.deleted_at IS NULL".into(),
-                store::visible(rights, entity, "t"),
-            ],
-            Slice::RecycleBin => vec![
-                "t.deleted_at IS NOT NULL".into(),
-                store::visible(rights, entity, "t"),
-            ],
+            Slice::Active => vec!["t.deleted_at IS NULL".into(), visible],
+            Slice::RecycleBin => vec!["t.deleted_at IS NOT NULL".into(), visible],
             Slice::Pool => vec!["t.deleted_at IS NULL".into(), "t.owner_id IS NULL".into()],
         }
     }

@@ -4,6 +4,7 @@
 //! language, colleagues by name, money in yuan with separators, dates as Excel stores them.
 
 use super::descriptor::{Field, Kind};
+use super::picklists::Choice;
 use crate::http::error::AppError;
 use calamine::{Data, Reader, Xlsx};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
@@ -147,8 +148,8 @@ fn xlsx_cell(cell: &Data) -> String {
 /// What the cells of a file are matched against: picklist labels, colleagues and departments
 /// by name, the company's time zone.
 pub struct Lookups {
-    /// Per picklist field: (value, Chinese label, English label).
-    pub options: HashMap<String, Vec<(String, String, String)>>,
+    /// Per picklist field, its active options.
+    pub options: HashMap<String, Vec<Choice>>,
     /// Active users by username and by display name (a name two people share is left out).
     pub users: HashMap<String, i64>,
     pub departments: HashMap<String, i64>,
@@ -168,11 +169,13 @@ fn option_value(lookups: &Lookups, field: &str, text: &str) -> String {
         .options
         .get(field)
         .and_then(|options| {
-            options.iter().find(|(value, zh, en)| {
-                value.eq_ignore_ascii_case(text) || zh == text || en.eq_ignore_ascii_case(text)
+            options.iter().find(|c| {
+                c.value.eq_ignore_ascii_case(text)
+                    || c.label_zh == text
+                    || c.label_en.eq_ignore_ascii_case(text)
             })
         })
-        .map_or_else(|| text.to_string(), |(value, _, _)| value.clone())
+        .map_or_else(|| text.to_string(), |c| c.value.clone())
 }
 
 /// Yuan (or any major unit) with optional currency sign and separators → minor units.

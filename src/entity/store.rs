@@ -91,22 +91,18 @@ fn parent_visible(rights: &Rights, parent: &str, alias: &str, field: &str) -> St
     }
 }
 
-/// Picklist values per field of an entity, as the administrators keep them.
+/// The values a record may take per picklist field: the active options.
 pub fn picklists(
     conn: &Connection,
     entity: &str,
 ) -> rusqlite::Result<HashMap<String, Vec<String>>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT field, value FROM picklist_options WHERE entity = ?1 AND active = 1
-         ORDER BY field, position",
-    )?;
-    let mut map: HashMap<String, Vec<String>> = HashMap::new();
-    let rows = stmt.query_map([entity], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
-    for row in rows {
-        let (field, value) = row?;
-        map.entry(field).or_default().push(value);
-    }
-    Ok(map)
+    Ok(super::picklists::choices(conn, entity)?
+        .into_iter()
+        .map(|(field, choices)| {
+            let active = choices.into_iter().filter(|c| c.active).map(|c| c.value);
+            (field, active.collect())
+        })
+        .collect())
 }
 
 /// Columns shown beside ids so people read names: owner, department, references and the

@@ -18,6 +18,8 @@ use std::collections::HashMap;
 const NAME_MAX: usize = 50;
 const VIEWS_MAX: i64 = 50;
 const COLUMNS_MAX: usize = 60;
+/// The columns `view_json` reads.
+const VIEW: &str = "SELECT id, entity, name, query, columns, created_at FROM saved_views";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/views", web::get().to(list))
@@ -47,10 +49,9 @@ async fn list(
     let items = state
         .db
         .read(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT id, entity, name, query, columns, created_at FROM saved_views
-                  WHERE user_id = ?1 AND (?2 = '' OR entity = ?2) ORDER BY entity, name",
-            )?;
+            let mut stmt = conn.prepare(&format!(
+                "{VIEW} WHERE user_id = ?1 AND (?2 = '' OR entity = ?2) ORDER BY entity, name"
+            ))?;
             let items = stmt
                 .query_map(params![user.id, entity], view_json)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -132,12 +133,23 @@ async fn create(
                 |r| r.get(0),
             )?;
             if count >= VIEWS_MAX {
-                return Err(AppError::field("name", "too_many", json!({ "max": VIEWS_MAX })));
+                return Err(AppError::field(
+                    "name",
+                    "too_many",
+                    json!({ "max": VIEWS_MAX }),
+                ));
             }
             let inserted = tx.execute(
                 "INSERT INTO saved_views (user_id, entity, name, query, columns, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![user.id, entity, name, query.to_string(), columns.to_string(), now_ms()],
+                params![
+                    user.id,
+                    entity,
+                    name,
+                    query.to_string(),
+                    columns.to_string(),
+                    now_ms()
+                ],
             );
             match inserted {
                 Err(rusqlite::Error::SqliteFailure(e, _))
@@ -148,11 +160,7 @@ async fn create(
                 other => other?,
             };
             let id = tx.last_insert_rowid();
-            Ok(tx.query_row(
-                "SELECT id, entity, name, query, columns, created_at FROM saved_views WHERE id = ?1",
-                [id],
-                view_json,
-            )?)
+            Ok(tx.query_row(&format!("{VIEW} WHERE id = ?1"), [id], view_json)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
