@@ -160,6 +160,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::search::configure)
                 .configure(entity::views::configure)
                 .configure(entity::picklists::configure)
+                .configure(entity::custom::configure)
                 .configure(entity::import::configure)
                 .configure(crm::followups::configure)
                 .configure(crm::customers::configure)

@@ -89,6 +89,19 @@ impl Translations {
     }
 }
 
+/// The translation files read in one language.
+#[derive(Clone, Copy)]
+pub struct Texts<'a> {
+    pub i18n: &'a Translations,
+    pub lang: Lang,
+}
+
+impl Texts<'_> {
+    pub fn text(&self, key: &str) -> String {
+        self.i18n.text(self.lang, key, &Value::Null)
+    }
+}
+
 fn fill(template: &str, params: &Value) -> String {
     let Some(params) = params.as_object() else {
         return template.to_string();

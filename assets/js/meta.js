@@ -13,7 +13,9 @@ let cachedFor = '';
 export async function loadMeta() {
   const key = `${session.user?.id}:${language()}`;
   if (!cache || cachedFor !== key) {
-    cache = api('GET', '/meta').then((answer) => new Map(answer.entities.map((e) => [e.name, e])));
+    // Fields an administrator hid stay out of every form, list, filter and record page.
+    const visible = (e) => ({ ...e, fields: e.fields.filter((f) => !f.hidden) });
+    cache = api('GET', '/meta').then((answer) => new Map(answer.entities.map((e) => [e.name, visible(e)])));
     cachedFor = key;
     cache.catch(() => { cache = null; });
   }

@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::Admin;
 use crate::crm;
+use crate::entity::custom;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::{version_conflict, Body};
 use crate::org::actor;
@@ -69,7 +70,7 @@ fn parse_permissions(value: &Value, errors: &mut FieldErrors) -> Value {
             .map_or(Some(Scope::Own), |s| s.as_str().and_then(Scope::parse));
         let mut fields = Map::new();
         for (field, access) in rights["fields"].as_object().into_iter().flatten() {
-            let known = entity.field(field).is_some();
+            let known = entity.field(field).is_some() || custom::is_custom_name(field);
             match access.as_str().and_then(FieldAccess::parse) {
                 Some(access) if known => {
                     fields.insert(field.clone(), json!(access.name()));

@@ -16,6 +16,7 @@ use crate::access::Action;
 use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::session::{Admin, CurrentUser};
+use crate::entity::custom;
 use crate::entity::routes::{list_where, write_as, Query, Slice};
 use crate::entity::store::{self, Caller};
 use crate::http::error::{AppError, FieldErrors};
@@ -144,11 +145,12 @@ pub fn release(
     reason: Option<&str>,
 ) -> Result<Value, AppError> {
     let module = caller.rights.require(CUSTOMERS.name, Action::Edit)?;
-    let record = store::fetch(tx, &CUSTOMERS, caller.rights, id, false)?
+    let customers = custom::schema(tx, &CUSTOMERS)?;
+    let record = store::fetch(tx, customers, caller.rights, id, false)?
         .filter(|r| !r["owner_id"].is_null())
         .ok_or_else(AppError::not_found)?;
     let previous = record["owner_id"].as_i64();
-    let after = store::set_owner(tx, &CUSTOMERS, caller.actor, id, None, "released")?;
+    let after = store::set_owner(tx, customers, caller.actor, id, None, "released")?;
     event(tx, "released", id, caller.actor, previous, reason)?;
     audit::record(
         tx,
@@ -243,7 +245,8 @@ fn claim(tx: &Connection, caller: &Caller, id: i64) -> Result<Value, AppError> {
         }
     }
     let owner = Some((rights.user_id, rights.department_id));
-    let after = store::set_owner(tx, &CUSTOMERS, caller.actor, id, owner, "claimed")?;
+    let customers = custom::schema(tx, &CUSTOMERS)?;
+    let after = store::set_owner(tx, customers, caller.actor, id, owner, "claimed")?;
     event(tx, "claimed", id, caller.actor, None, None)?;
     audit::record(
         tx,
@@ -337,8 +340,9 @@ fn due(
 pub fn apply_rules(tx: &Connection, actor: &Actor, now: i64) -> Result<usize, AppError> {
     let settings = PoolSettings::load(tx)?;
     let due = due(tx, &settings, now)?;
+    let customers = custom::schema(tx, &CUSTOMERS)?;
     for (id, owner, reason) in &due {
-        store::set_owner(tx, &CUSTOMERS, actor, *id, None, "returned")?;
+        store::set_owner(tx, customers, actor, *id, None, "returned")?;
         event(tx, "returned", *id, actor, Some(*owner), Some(reason))?;
     }
     Ok(due.len())

@@ -228,7 +228,13 @@ pub async fn bulk(
     let body = Body::parse(body.into_inner())?;
     let (ids, action) = parse(entity, &body)?;
     let answer = write_as(&state, &req, &user, move |tx, caller| {
-        run(tx, entity, caller, &ids, &action)
+        run(
+            tx,
+            super::custom::schema(tx, entity)?,
+            caller,
+            &ids,
+            &action,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))

@@ -3,6 +3,7 @@
 //! entity is a descriptor plus whatever rules are its own.
 
 use crate::access::Rights;
+use crate::i18n::{Lang, Texts};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
@@ -88,6 +89,12 @@ pub struct Field {
     pub create_only: bool,
     /// An instant that is "now" when a create leaves it out.
     pub defaults_to_now: bool,
+    /// Defined by an administrator; its value lives in the record's `extra` JSON column.
+    pub custom: bool,
+    /// Left out of forms, list columns and filters by an administrator (the data stays).
+    pub hidden: bool,
+    /// The administrator's label, Chinese and English, instead of the translation files'.
+    pub label: Option<[&'static str; 2]>,
 }
 
 impl Field {
@@ -101,6 +108,27 @@ impl Field {
             system: false,
             create_only: false,
             defaults_to_now: false,
+            custom: false,
+            hidden: false,
+            label: None,
+        }
+    }
+
+    /// The field's label: the administrator's, else the translation files'.
+    pub fn display_label(&self, entity: &str, texts: Texts) -> String {
+        match self.label {
+            Some([zh, _]) if texts.lang == Lang::ZhCn => zh.into(),
+            Some([_, en]) => en.into(),
+            None => texts.text(&format!("field.{entity}.{}", self.name)),
+        }
+    }
+
+    /// The SQL expression of the field's value in the table aliased `alias`.
+    pub fn column(&self, alias: &str) -> String {
+        if self.custom {
+            format!("json_extract({alias}.extra, '$.{}')", self.name)
+        } else {
+            format!("{alias}.{}", self.name)
         }
     }
 
@@ -163,6 +191,7 @@ pub type AfterWrite = fn(&Connection, &Value) -> Result<(), AppError>;
 /// An error rolls the write back.
 pub type Check = fn(&Connection, &Rights, &Value, &Map<String, Value>) -> Result<(), AppError>;
 
+#[derive(Clone, Copy)]
 pub struct Entity {
     /// API name, table name and permission module at once (`customers`).
     pub name: &'static str,
@@ -196,8 +225,14 @@ impl Entity {
         matches!(self.visibility, Visibility::Owned)
     }
 
+    /// Built-in searchable fields: each is a column of the full-text table. Searchable custom
+    /// fields share its `custom` column.
     pub fn searchable(&self) -> impl Iterator<Item = &'static Field> {
-        self.fields.iter().filter(|f| f.searchable)
+        self.fields.iter().filter(|f| f.searchable && !f.custom)
+    }
+
+    pub fn searchable_custom(&self) -> impl Iterator<Item = &'static Field> {
+        self.fields.iter().filter(|f| f.searchable && f.custom)
     }
 
     pub fn fts_table(&self) -> String {

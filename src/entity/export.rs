@@ -6,6 +6,7 @@ use super::routes::{list_page, Slice};
 use super::values::to_cell;
 use crate::access::{FieldAccess, ModuleRights, Rights};
 use crate::http::error::AppError;
+use crate::i18n::Texts;
 use rusqlite::Connection;
 use rust_xlsxwriter::Workbook;
 use serde_json::{json, Value};
@@ -59,7 +60,7 @@ struct Column {
     by_name: bool,
 }
 
-fn columns(entity: &Entity, module: &ModuleRights, label: &dyn Fn(&str) -> String) -> Vec<Column> {
+fn columns(entity: &Entity, module: &ModuleRights, texts: Texts) -> Vec<Column> {
     let mut columns = vec![Column {
         key: "id",
         kind: Kind::Integer,
@@ -77,7 +78,7 @@ fn columns(entity: &Entity, module: &ModuleRights, label: &dyn Fn(&str) -> Strin
         columns.push(Column {
             key: field.name,
             kind: field.kind,
-            label: label(&format!("field.{}.{}", entity.name, field.name)),
+            label: field.display_label(entity.name, texts),
             by_name,
         });
     }
@@ -86,7 +87,7 @@ fn columns(entity: &Entity, module: &ModuleRights, label: &dyn Fn(&str) -> Strin
             columns.push(Column {
                 key,
                 kind: Kind::Text { max: 0 },
-                label: label(&format!("field.common.{key}")),
+                label: texts.text(&format!("field.common.{key}")),
                 by_name: true,
             });
         }
@@ -95,7 +96,7 @@ fn columns(entity: &Entity, module: &ModuleRights, label: &dyn Fn(&str) -> Strin
         columns.push(Column {
             key,
             kind: Kind::DateTime,
-            label: label(&format!("field.common.{key}")),
+            label: texts.text(&format!("field.common.{key}")),
             by_name: false,
         });
     }
@@ -128,9 +129,9 @@ pub fn write(
     module: &ModuleRights,
     mut params: HashMap<String, String>,
     format: Format,
-    label: &dyn Fn(&str) -> String,
+    texts: Texts,
 ) -> Result<File, AppError> {
-    let columns = columns(entity, module, label);
+    let columns = columns(entity, module, texts);
     let mut rows: Vec<Vec<String>> = Vec::new();
     params.insert("per_page".into(), PAGE.to_string());
     for page in 1.. {

@@ -28,6 +28,7 @@ use crate::crm;
 use crate::db::savepoint;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::request_lang;
+use crate::i18n::{Lang, Texts};
 use crate::time::{now_ms, rfc3339};
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -526,6 +527,7 @@ pub async fn import(
     let texts = state.clone();
     let answer = write_as(&state, &req, &user, move |tx, caller| {
         let translate = |key: &str, params: &Value| texts.i18n.text(lang, key, params);
+        let entity = super::custom::schema(tx, entity)?;
         run(tx, entity, caller, &sheet, &upload, dry_run, &translate)
     })
     .await?;
@@ -538,7 +540,7 @@ fn suggest(
     entity: &Entity,
     module: &ModuleRights,
     header: &str,
-    label: &dyn Fn(&str, &str) -> [String; 2],
+    label: &dyn Fn(&str) -> [String; 2],
 ) -> Option<&'static str> {
     let wanted = header.trim().to_lowercase();
     if wanted.chars().count() < 2 {
@@ -551,7 +553,7 @@ fn suggest(
         .chain(entity.is_owned().then_some("owner_id"))
         .filter(|name| importable(entity, module, name).is_some())
         .collect();
-    let labels = |name: &str| label(entity.name, name).map(|l| l.to_lowercase());
+    let labels = |name: &str| label(name).map(|l| l.to_lowercase());
     if let Some(exact) = names
         .iter()
         .find(|name| **name == wanted || labels(name).contains(&wanted))
@@ -588,13 +590,18 @@ pub async fn preview(
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, Action::Import)?;
-            let label = |entity: &str, name: &str| {
-                let key = match crm::find(entity).and_then(|e| e.field(name)) {
-                    Some(_) => format!("field.{entity}.{name}"),
-                    None => format!("field.common.{name}"),
-                };
-                [crate::i18n::Lang::ZhCn, crate::i18n::Lang::En]
-                    .map(|lang| texts.i18n.text(lang, &key, &json!({})))
+            let entity = super::custom::schema(conn, entity)?;
+            let label = |name: &str| {
+                [Lang::ZhCn, Lang::En].map(|lang| {
+                    let texts = Texts {
+                        i18n: &texts.i18n,
+                        lang,
+                    };
+                    match entity.field(name) {
+                        Some(field) => field.display_label(entity.name, texts),
+                        None => texts.text(&format!("field.common.{name}")),
+                    }
+                })
             };
             let mapping: Map<String, Value> = sheet
                 .headers
@@ -724,6 +731,7 @@ async fn undo(
             return Err(AppError::conflict("already_undone"));
         }
         let entity = crm::find(&entity_name).ok_or_else(AppError::not_found)?;
+        let entity = super::custom::schema(tx, entity)?;
         // The importer may undo their own batch even without the delete right: what they
         // created is put back as it was, which is what they are entitled to ask.
         let everything = Rights::system_for(caller.rights.user_id);

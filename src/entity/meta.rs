@@ -3,14 +3,14 @@
 //! lists and filters from data instead of per-entity code.
 
 use super::descriptor::{Entity, Kind, Visibility};
-use super::picklists;
+use super::{custom, picklists};
 use crate::access::{Action, FieldAccess, ModuleRights, Rights};
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::crm;
 use crate::http::error::AppError;
 use crate::http::request_lang;
-use crate::i18n::Lang;
+use crate::i18n::Texts;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -23,9 +23,9 @@ fn describe(
     conn: &Connection,
     entity: &Entity,
     module: &ModuleRights,
-    lang: Lang,
-    label: &dyn Fn(&str) -> String,
+    texts: Texts,
 ) -> rusqlite::Result<Value> {
+    let label = |key: &str| texts.text(key);
     let mut fields = Vec::new();
     let mut choices = picklists::choices(conn, entity.name)?;
     for field in entity.fields {
@@ -36,14 +36,15 @@ fn describe(
         let mut described = json!({
             "name": field.name,
             "type": field.kind.name(),
-            "label": label(&format!("field.{}.{}", entity.name, field.name)),
+            "label": field.display_label(entity.name, texts),
             "required": field.required,
             "searchable": field.searchable,
             "sortable": field.sortable,
             "system": field.system,
             "create_only": field.create_only,
             "read_only": access == FieldAccess::ReadOnly,
-            "custom": false,
+            "custom": field.custom,
+            "hidden": field.hidden,
         });
         if let Kind::Reference(target) = field.kind {
             described["reference"] = json!(target);
@@ -56,7 +57,7 @@ fn describe(
                 .remove(field.name)
                 .unwrap_or_default()
                 .iter()
-                .map(|c| json!({ "value": c.value, "label": c.label(lang), "active": c.active }))
+                .map(|c| json!({ "value": c.value, "label": c.label(texts.lang), "active": c.active }))
                 .collect();
             described["options"] = json!(options);
         }
@@ -100,14 +101,18 @@ async fn meta(
         .db
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
-            let label = |key: &str| shared.i18n.text(lang, key, &json!({}));
+            let texts = Texts {
+                i18n: &shared.i18n,
+                lang,
+            };
             let mut entities = Vec::new();
             for entity in crm::ENTITIES {
                 if let Some(module) = rights
                     .module(entity.name)
                     .filter(|m| m.allows(Action::View))
                 {
-                    entities.push(describe(conn, entity, &module, lang, &label)?);
+                    let entity = custom::schema(conn, entity)?;
+                    entities.push(describe(conn, entity, &module, texts)?);
                 }
             }
             Ok(entities)

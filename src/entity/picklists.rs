@@ -4,6 +4,7 @@
 //! removed, only retired (`active: false`): records keep it and show its label, forms stop
 //! offering it.
 
+use super::custom;
 use super::descriptor::{Entity, Kind};
 use crate::app::AppState;
 use crate::audit;
@@ -93,6 +94,7 @@ async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse,
         .read(|conn| {
             let mut items = Vec::new();
             for entity in crm::ENTITIES {
+                let entity = custom::schema(conn, entity)?;
                 let mut choices = choices(conn, entity.name)?;
                 for field in picklist_fields(entity) {
                     items.push(json!({
@@ -110,15 +112,18 @@ async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse,
 
 /// Whether any record, deleted ones included, holds `value` in the field.
 fn in_use(conn: &Connection, entity: &Entity, field: &str, value: &str) -> rusqlite::Result<bool> {
-    let list = entity.field(field).is_some_and(|f| f.kind.is_list());
-    let sql = if list {
+    let Some(field) = entity.field(field) else {
+        return Ok(false);
+    };
+    let column = field.column("t");
+    let sql = if field.kind.is_list() {
         format!(
-            "SELECT EXISTS (SELECT 1 FROM {0} t, json_each(t.{field}) j WHERE j.value = ?1)",
+            "SELECT EXISTS (SELECT 1 FROM {} t, json_each({column}) j WHERE j.value = ?1)",
             entity.name
         )
     } else {
         format!(
-            "SELECT EXISTS (SELECT 1 FROM {} WHERE {field} = ?1)",
+            "SELECT EXISTS (SELECT 1 FROM {} t WHERE {column} = ?1)",
             entity.name
         )
     };
@@ -180,16 +185,18 @@ async fn replace(
     path: web::Path<(String, String)>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let (entity_name, field) = path.into_inner();
+    let (entity_name, field_name) = path.into_inner();
     let entity = crm::find(&entity_name).ok_or_else(AppError::not_found)?;
-    let field = picklist_fields(entity)
-        .find(|f| *f == field)
-        .ok_or_else(AppError::not_found)?;
-    let wanted = parse(&Body::parse(body.into_inner())?)?;
+    let body = Body::parse(body.into_inner())?;
     let who = actor(&req, &admin);
-    let saved = state
+    let (field, saved) = state
         .db
         .write(move |tx| {
+            let entity = custom::schema(tx, entity)?;
+            let field = picklist_fields(entity)
+                .find(|f| *f == field_name)
+                .ok_or_else(AppError::not_found)?;
+            let wanted = parse(&body)?;
             let mut errors = FieldErrors::new();
             for old in options(tx, entity.name, field)? {
                 let value = old.value.as_str();
@@ -211,7 +218,7 @@ async fn replace(
             }
             let saved = options(tx, entity.name, field)?;
             audit::record_for_entity(tx, &who, "picklist_changed", entity.name, json!({ "field": field, "options": saved }))?;
-            Ok(saved)
+            Ok((field, saved))
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "entity": entity.name, "field": field, "options": saved })))

@@ -87,7 +87,7 @@ fn sort(entity: &Entity, rights: &ModuleRights, value: &str) -> Result<String, A
         let field = queryable(entity, rights, name)
             .filter(|f| f.sortable)
             .ok_or_else(|| invalid(format!("sort {name}")))?;
-        keys.push(format!("t.{} {direction}", field.name));
+        keys.push(format!("{} {direction}", field.column("t")));
     }
     keys.push("t.id DESC".into());
     Ok(keys.join(", "))
@@ -96,12 +96,18 @@ fn sort(entity: &Entity, rights: &ModuleRights, value: &str) -> Result<String, A
 /// Full-text search: each word must match. Words of three characters or more use the trigram
 /// index; shorter ones (two-character Chinese names are common, and trigrams cannot see them)
 /// fall back to LIKE over the same columns, narrowed by the other conditions.
+///
+/// Searchable custom fields share the full-text column `custom`, so it is searched only when
+/// the caller may see every one of them.
 pub fn search(entity: &Entity, rights: &ModuleRights, q: &str, conditions: &mut Conditions) {
-    let columns: Vec<&str> = entity
-        .searchable()
-        .filter(|f| rights.field(f.name) != FieldAccess::Hidden)
-        .map(|f| f.name)
-        .collect();
+    let visible = |f: &&Field| rights.field(f.name) != FieldAccess::Hidden;
+    let mut fields: Vec<&Field> = entity.searchable().filter(visible).collect();
+    let mut columns: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    let custom: Vec<&Field> = entity.searchable_custom().collect();
+    if !custom.is_empty() && custom.iter().all(visible) {
+        fields.extend(custom);
+        columns.push("custom");
+    }
     let words: Vec<&str> = q.split_whitespace().take(8).collect();
     if words.is_empty() {
         return;
@@ -123,9 +129,9 @@ pub fn search(entity: &Entity, rights: &ModuleRights, q: &str, conditions: &mut 
                 phrase,
             );
         } else {
-            let any = columns
+            let any = fields
                 .iter()
-                .map(|c| format!("t.{c} LIKE ? ESCAPE '\\'"))
+                .map(|f| format!("{} LIKE ? ESCAPE '\\'", f.column("t")))
                 .collect::<Vec<_>>()
                 .join(" OR ");
             conditions.add(&format!("({any})"), like_pattern(word));
@@ -151,7 +157,7 @@ fn filter(
         None => (inner, "eq"),
     };
     let field = queryable(entity, rights, name).ok_or_else(|| invalid(format!("filter {name}")))?;
-    let column = format!("t.{}", field.name);
+    let column = field.column("t");
     let bad_value = || invalid(format!("filter {name}: {raw}"));
     let value = |text: &str| filter_value(field.kind, text, zone).ok_or_else(bad_value);
     let list = field.kind.is_list();

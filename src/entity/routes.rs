@@ -4,7 +4,7 @@
 
 use super::descriptor::Entity;
 use super::query::ListQuery;
-use super::{export, history, store};
+use super::{custom, export, history, store};
 use crate::access::{Action, ModuleRights, Rights};
 use crate::app::AppState;
 use crate::audit::Actor;
@@ -14,6 +14,7 @@ use crate::crm;
 use crate::http::error::AppError;
 use crate::http::input::{Body, ListParams};
 use crate::http::request_lang;
+use crate::i18n::Texts;
 use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::Connection;
@@ -160,6 +161,7 @@ pub async fn list_where(
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, action)?;
+            let entity = custom::schema(conn, entity)?;
             list_page(conn, entity, &rights, &module, params, slice)
         })
         .await?;
@@ -178,6 +180,7 @@ async fn get(
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, Action::View)?;
+            let entity = custom::schema(conn, entity)?;
             let record =
                 store::fetch(conn, entity, &rights, id, false)?.ok_or_else(AppError::not_found)?;
             Ok(store::for_caller(record, &module))
@@ -222,7 +225,7 @@ async fn create(
     let entity = target.0;
     let body = Body::parse(body.into_inner())?;
     let record = write_as(&state, &req, &user, move |tx, caller| {
-        store::create(tx, entity, caller, &body.0)
+        store::create(tx, custom::schema(tx, entity)?, caller, &body.0)
     })
     .await?;
     Ok(HttpResponse::Created().json(record))
@@ -239,7 +242,7 @@ async fn update(
     let (entity, id) = (target.0, id.into_inner());
     let body = Body::parse(body.into_inner())?;
     let record = write_as(&state, &req, &user, move |tx, caller| {
-        store::update(tx, entity, caller, id, &body.0)
+        store::update(tx, custom::schema(tx, entity)?, caller, id, &body.0)
     })
     .await?;
     Ok(HttpResponse::Ok().json(record))
@@ -254,7 +257,7 @@ async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let (entity, id) = (target.0, id.into_inner());
     write_as(&state, &req, &user, move |tx, caller| {
-        store::delete(tx, entity, caller, id)
+        store::delete(tx, custom::schema(tx, entity)?, caller, id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -269,7 +272,7 @@ async fn restore(
 ) -> Result<HttpResponse, AppError> {
     let (entity, id) = (target.0, id.into_inner());
     let record = write_as(&state, &req, &user, move |tx, caller| {
-        store::restore(tx, entity, caller, id)
+        store::restore(tx, custom::schema(tx, entity)?, caller, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(record))
@@ -289,6 +292,7 @@ async fn history(
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, Action::View)?;
+            let entity = custom::schema(conn, entity)?;
             store::fetch(conn, entity, &rights, id, false)?.ok_or_else(AppError::not_found)?;
             let limits = (paging.per_page, paging.offset());
             let (items, total) = history::page(conn, entity, &module, id, limits)?;
@@ -320,8 +324,12 @@ async fn export(
             let rights = Rights::load(conn, user.id)?;
             rights.require(entity.name, Action::View)?;
             let module = rights.require(entity.name, Action::Export)?;
-            let labels = |key: &str| shared.i18n.text(lang, key, &json!({}));
-            export::write(conn, entity, &rights, &module, query, format, &labels)
+            let texts = Texts {
+                i18n: &shared.i18n,
+                lang,
+            };
+            let entity = custom::schema(conn, entity)?;
+            export::write(conn, entity, &rights, &module, query, format, texts)
         })
         .await?;
     let rows = file.rows;

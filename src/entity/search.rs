@@ -41,6 +41,7 @@ async fn search(
                 else {
                     continue;
                 };
+                let entity = super::custom::schema(conn, entity)?;
                 let params = HashMap::from([
                     ("q".to_string(), q.clone()),
                     ("per_page".to_string(), HITS_PER_ENTITY.to_string()),

@@ -114,7 +114,7 @@ fn display_columns(entity: &Entity, rights: &Rights) -> Vec<(&'static str, Strin
         columns.push(("department_id", department_name("t.department_id")));
     }
     for field in entity.fields {
-        let column = format!("t.{}", field.name);
+        let column = field.column("t");
         match field.kind {
             Kind::User => columns.push((field.name, user_name(&column))),
             Kind::Department => columns.push((field.name, department_name(&column))),
@@ -183,7 +183,7 @@ impl<'a> Reader<'a> {
         if self.entity.is_owned() {
             columns.push("t.owner_id, t.department_id".into());
         }
-        columns.extend(self.entity.fields.iter().map(|f| format!("t.{}", f.name)));
+        columns.extend(self.entity.fields.iter().map(|f| f.column("t")));
         columns.extend(self.display.iter().map(|(_, sql)| sql.clone()));
         format!("SELECT {} FROM {} t", columns.join(", "), self.entity.name)
     }
@@ -442,14 +442,10 @@ fn parent_names(entity: &Entity) -> &'static [&'static str] {
     }
 }
 
-fn fts_columns(entity: &Entity) -> Vec<&'static str> {
-    entity.searchable().map(|f| f.name).collect()
-}
-
 /// Writes the record's row in the entity's full-text index, in the caller's transaction; a
 /// record just created has no row to remove first.
 fn reindex(conn: &Connection, entity: &Entity, id: i64, created: bool) -> rusqlite::Result<()> {
-    let columns = fts_columns(entity);
+    let columns: Vec<&str> = entity.searchable().map(|f| f.name).collect();
     if columns.is_empty() {
         return Ok(());
     }
@@ -458,14 +454,42 @@ fn reindex(conn: &Connection, entity: &Entity, id: i64, created: bool) -> rusqli
         conn.execute(&format!("DELETE FROM {fts} WHERE rowid = ?1"), [id])?;
     }
     let list = columns.join(", ");
+    let values = columns
+        .iter()
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     conn.execute(
         &format!(
-            "INSERT INTO {fts} (rowid, {list}) SELECT id, {list} FROM {} WHERE id = ?1",
+            "INSERT INTO {fts} (rowid, {list}, custom) SELECT t.id, {values}, {} FROM {} t \
+             WHERE t.id = ?1",
+            super::custom::search_text(entity, "t"),
             entity.name
         ),
         [id],
     )?;
     Ok(())
+}
+
+/// `json_set(base, '$.cf_a', ?4, '$.cf_b', json(?5))` for the custom values of a write, with
+/// the values appended to `sql_values`; `None` when the write sets no custom field.
+fn set_custom(base: &str, custom: Vec<(&Field, Sql)>, sql_values: &mut Vec<Sql>) -> Option<String> {
+    if custom.is_empty() {
+        return None;
+    }
+    let mut pairs = Vec::new();
+    for (field, value) in custom {
+        sql_values.push(value);
+        let slot = format!("?{}", sql_values.len());
+        // Lists arrive as JSON text; `json()` keeps them arrays inside `extra`.
+        let slot = if field.kind.is_list() {
+            format!("json({slot})")
+        } else {
+            slot
+        };
+        pairs.push(format!("'$.{}', {slot}", field.name));
+    }
+    Some(format!("json_set({base}, {})", pairs.join(", ")))
 }
 
 fn check(
@@ -513,13 +537,19 @@ pub fn create(
         sql_values.push(Sql::Integer(owner));
         sql_values.push(department.map_or(Sql::Null, Sql::Integer));
     }
-    for (field, value) in changes.values {
+    let (custom, built_in): (Vec<_>, Vec<_>) =
+        changes.values.into_iter().partition(|(f, _)| f.custom);
+    for (field, value) in built_in {
         columns.push(field.name);
         sql_values.push(value);
     }
-    let slots = (1..=columns.len())
+    let mut slots = (1..=columns.len())
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>();
+    if let Some(extra) = set_custom("'{}'", custom, &mut sql_values) {
+        columns.push("extra");
+        slots.push(extra);
+    }
     tx.execute(
         &format!(
             "INSERT INTO {} ({}) VALUES ({})",
@@ -584,9 +614,14 @@ pub fn update(
     let changes = parse_changes(tx, entity, caller, &module, body, false)?;
     let mut sets = Vec::new();
     let mut sql_values = Vec::new();
-    for (field, value) in changes.values {
+    let (custom, built_in): (Vec<_>, Vec<_>) =
+        changes.values.into_iter().partition(|(f, _)| f.custom);
+    for (field, value) in built_in {
         sql_values.push(value);
         sets.push(format!("{} = ?{}", field.name, sql_values.len()));
+    }
+    if let Some(extra) = set_custom("extra", custom, &mut sql_values) {
+        sets.push(format!("extra = {extra}"));
     }
     if let Some((owner, department)) = changes.owner {
         sql_values.push(Sql::Integer(owner));

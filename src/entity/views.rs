@@ -73,7 +73,9 @@ fn parse(
     let entity = body
         .text("entity")
         .and_then(crm::find)
-        .filter(|e| rights.can(e.name, Action::View));
+        .filter(|e| rights.can(e.name, Action::View))
+        .map(|e| super::custom::schema(conn, e))
+        .transpose()?;
     if entity.is_none() {
         errors.add("entity", "unknown_module", json!({}));
     }

@@ -198,6 +198,30 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/v1/settings/fields",
+        "settings",
+        "Every entity's fields with labels, order, hidden and custom flags",
+    ),
+    (
+        "post",
+        "/api/v1/settings/fields/{entity}",
+        "settings",
+        "Add a custom field",
+    ),
+    (
+        "put",
+        "/api/v1/settings/fields/{entity}/order",
+        "settings",
+        "Set the order of an entity's fields",
+    ),
+    (
+        "patch",
+        "/api/v1/settings/fields/{entity}/{field}",
+        "settings",
+        "Relabel, hide or show a field; a custom field's required, searchable and indexed flags",
+    ),
+    (
+        "get",
         "/api/v1/customers/duplicates",
         "customers",
         "Customers sharing a name, phone or email",

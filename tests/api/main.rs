@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod custom_fields;
 mod http_basics;
 mod import;
 mod operations;

@@ -1,6 +1,7 @@
 // #/E: the generic list of any entity, and #/pool (the customers nobody owns). Search,
-// picklist filters, sort by column header, a column chooser, saved views per person, paging,
-// export, and bulk actions on a selection; every state (loading, empty, error) shown.
+// picklist filters, a filter builder over every field, sort by column header, a column
+// chooser, saved views per person, paging, export, and bulk actions on a selection; every
+// state (loading, empty, error) shown.
 import { api } from '../../api.js';
 import { h, icon, mount } from '../../dom.js';
 import { t } from '../../i18n.js';
@@ -10,6 +11,7 @@ import { confirmAction, createForm, errorState, errorText, field, loading, empty
 import { can, describe, display, labelOf, loadMeta, recordPath } from '../../meta.js';
 import { canAssign, openRecordForm } from './form.js';
 import { openImport } from './import.js';
+import { filterBar } from './filters.js';
 
 const COMMON_COLUMNS = ['owner_id', 'department_id', 'created_at', 'updated_at'];
 const storageKey = (entity) => `kehu.columns.${session.user.id}.${entity}`;
@@ -199,6 +201,7 @@ function listView(entity, query, pool) {
     return { key, control };
   })() : null;
   const controls = [...filterControls, mine].filter(Boolean);
+  const filters = filterBar(entity, state, controls.map((c) => c.key), () => { filters.sync(); reload(); });
   /** Puts a saved view's query and columns into the screen. */
   const applyView = (view) => {
     const q = view?.query || {};
@@ -208,6 +211,7 @@ function listView(entity, query, pool) {
     if (view?.columns?.length) state.columns = knownColumns(entity, view.columns);
     search.input.value = state.q;
     for (const { key, control } of controls) control.input.value = state.filters[key] || '';
+    filters.sync();
     reload();
   };
 
@@ -227,7 +231,8 @@ function listView(entity, query, pool) {
   return h('div', { class: 'page' },
     h('header', { class: 'page-header with-actions' }, h('h1', {}, place.title), h('div', { class: 'header-actions' }, actions)),
     pool ? poolSummary() : null,
-    h('div', { class: 'toolbar' }, search.el, controls.map((c) => c.control.el), pool ? null : viewPicker(entity, () => ({ query: Object.fromEntries(listQuery()), columns: state.columns }), applyView)),
+    h('div', { class: 'toolbar' }, search.el, controls.map((c) => c.control.el), filters.button, pool ? null : viewPicker(entity, () => ({ query: Object.fromEntries(listQuery()), columns: state.columns }), applyView)),
+    filters.chips,
     bulkBar,
     results);
 }
