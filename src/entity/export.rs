@@ -121,6 +121,13 @@ fn cell(column: &Column, record: &Value) -> String {
     neutralise(to_cell(column.kind, value))
 }
 
+/// What an export writes and how it reports its progress (rows read, rows in all).
+pub struct Output<'a> {
+    pub format: Format,
+    pub texts: Texts<'a>,
+    pub progress: &'a dyn Fn(usize, usize),
+}
+
 /// Writes every visible record matching `params` (filters, `q`, `sort`) to a file.
 pub fn write(
     conn: &Connection,
@@ -128,10 +135,9 @@ pub fn write(
     rights: &Rights,
     module: &ModuleRights,
     mut params: HashMap<String, String>,
-    format: Format,
-    texts: Texts,
+    output: Output,
 ) -> Result<File, AppError> {
-    let columns = columns(entity, module, texts);
+    let columns = columns(entity, module, output.texts);
     let mut rows: Vec<Vec<String>> = Vec::new();
     params.insert("per_page".into(), PAGE.to_string());
     for page in 1.. {
@@ -139,6 +145,7 @@ pub fn write(
         let answer = list_page(conn, entity, rights, module, params.clone(), Slice::Active)?;
         let items = answer["items"].as_array().cloned().unwrap_or_default();
         let last = items.len() < PAGE as usize;
+        let total = answer["total"].as_u64().unwrap_or_default() as usize;
         rows.extend(
             items
                 .iter()
@@ -149,13 +156,14 @@ pub fn write(
                 AppError::bad_request("export_too_large").with_params(json!({ "max": MAX_ROWS }))
             );
         }
+        (output.progress)(rows.len(), total);
         if last {
             break;
         }
     }
     let headers: Vec<String> = columns.iter().map(|c| c.label.clone()).collect();
     let count = rows.len();
-    let bytes = match format {
+    let bytes = match output.format {
         Format::Csv => csv_bytes(&headers, &rows)?,
         Format::Xlsx => xlsx_bytes(&headers, &rows, &columns)?,
     };

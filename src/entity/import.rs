@@ -28,7 +28,7 @@ use crate::crm;
 use crate::db::savepoint;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::request_lang;
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, Translations};
 use crate::time::{now_ms, rfc3339};
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -380,13 +380,20 @@ impl Report {
     }
 }
 
+/// How an import talks back while it runs: translated messages for the report, and the count
+/// of rows done so far (the command line draws a progress line from it).
+pub struct Feedback<'a> {
+    pub translate: &'a dyn Fn(&str, &Value) -> String,
+    pub progress: &'a dyn Fn(usize, usize),
+}
+
 fn run_rows(
     tx: &Connection,
     entity: &Entity,
     caller: &Caller,
     sheet: &Sheet,
     plan: &Plan,
-    translate: &dyn Fn(&str, &Value) -> String,
+    feedback: &Feedback,
 ) -> Result<Report, AppError> {
     let lookups = lookups(tx, entity)?;
     let mut report = Report {
@@ -395,7 +402,8 @@ fn run_rows(
         error_count: 0,
         done: Vec::new(),
     };
-    for (number, row) in &sheet.rows {
+    for (done, (number, row)) in sheet.rows.iter().enumerate() {
+        (feedback.progress)(done, sheet.rows.len());
         let body = row_body(entity, plan, row, &lookups);
         let result = savepoint(
             tx,
@@ -408,11 +416,14 @@ fn run_rows(
             Err(error) => {
                 report.error_count += 1;
                 if report.errors.len() < MAX_REPORTED_ERRORS {
-                    report.errors.extend(row_errors(*number, &error, translate));
+                    report
+                        .errors
+                        .extend(row_errors(*number, &error, feedback.translate));
                 }
             }
         }
     }
+    (feedback.progress)(sheet.rows.len(), sheet.rows.len());
     Ok(report)
 }
 
@@ -464,7 +475,7 @@ fn run(
     sheet: &Sheet,
     upload: &Upload,
     dry_run: bool,
-    translate: &dyn Fn(&str, &Value) -> String,
+    feedback: &Feedback,
 ) -> Result<Value, AppError> {
     caller.rights.require(entity.name, Action::View)?;
     let module = caller.rights.require(entity.name, Action::Import)?;
@@ -472,7 +483,7 @@ fn run(
     let keep = |report: &Result<Report, AppError>| matches!(report, Ok(r) if r.error_count == 0 && !dry_run);
     let report = savepoint(
         tx,
-        || run_rows(tx, entity, caller, sheet, &plan, translate),
+        || run_rows(tx, entity, caller, sheet, &plan, feedback),
         keep,
     )?;
     let batch_id = if report.error_count == 0 && !dry_run {
@@ -492,6 +503,50 @@ fn run(
         "error_count": report.error_count,
         "errors": report.errors,
     }))
+}
+
+/// A file to import from the command line (`kehu import`).
+pub struct FileJob {
+    pub file_name: String,
+    pub file: Vec<u8>,
+    /// Column → field as JSON; `None` takes the mapping suggested from the headers.
+    pub mapping: Option<String>,
+    pub upsert_key: Option<String>,
+    pub confirm_duplicates: bool,
+    pub dry_run: bool,
+}
+
+/// `kehu import`: the same all-or-nothing import as `POST /E/import`, as `caller`.
+pub fn import_file(
+    tx: &Connection,
+    entity: &'static Entity,
+    caller: &Caller,
+    job: FileJob,
+    texts: Texts,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Value, AppError> {
+    let entity = super::custom::schema(tx, entity)?;
+    let sheet = sheet::read(&job.file_name, &job.file)?;
+    let mapping = match job.mapping {
+        Some(mapping) => mapping,
+        None => {
+            let module = caller.rights.require(entity.name, Action::Import)?;
+            json!(suggested_mapping(entity, &module, &sheet, texts.i18n)).to_string()
+        }
+    };
+    let upload = Upload {
+        file_name: job.file_name,
+        file: Vec::new(),
+        mapping: Some(mapping),
+        upsert_key: job.upsert_key,
+        confirm_duplicates: job.confirm_duplicates,
+    };
+    let translate = |key: &str, params: &Value| texts.i18n.text(texts.lang, key, params);
+    let feedback = Feedback {
+        translate: &translate,
+        progress,
+    };
+    run(tx, entity, caller, &sheet, &upload, job.dry_run, &feedback)
 }
 
 fn dry_run_flag(query: &HashMap<String, String>) -> Result<bool, AppError> {
@@ -527,8 +582,12 @@ pub async fn import(
     let texts = state.clone();
     let answer = write_as(&state, &req, &user, move |tx, caller| {
         let translate = |key: &str, params: &Value| texts.i18n.text(lang, key, params);
+        let feedback = Feedback {
+            translate: &translate,
+            progress: &|_, _| {},
+        };
         let entity = super::custom::schema(tx, entity)?;
-        run(tx, entity, caller, &sheet, &upload, dry_run, &translate)
+        run(tx, entity, caller, &sheet, &upload, dry_run, &feedback)
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))
@@ -574,6 +633,34 @@ fn suggest(
     }
 }
 
+/// Each column header with the field it seems to name ("" when none).
+fn suggested_mapping(
+    entity: &Entity,
+    module: &ModuleRights,
+    sheet: &Sheet,
+    i18n: &Translations,
+) -> Map<String, Value> {
+    let label = |name: &str| {
+        [Lang::ZhCn, Lang::En].map(|lang| {
+            let texts = Texts { i18n, lang };
+            match entity.field(name) {
+                Some(field) => field.display_label(entity.name, texts),
+                None => texts.text(&format!("field.common.{name}")),
+            }
+        })
+    };
+    sheet
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.clone(),
+                json!(suggest(entity, module, h, &label).unwrap_or("")),
+            )
+        })
+        .collect()
+}
+
 /// The file's columns, its first rows and the fields the columns seem to be, so the browser
 /// can offer a mapping before anything is checked.
 pub async fn preview(
@@ -591,28 +678,7 @@ pub async fn preview(
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, Action::Import)?;
             let entity = super::custom::schema(conn, entity)?;
-            let label = |name: &str| {
-                [Lang::ZhCn, Lang::En].map(|lang| {
-                    let texts = Texts {
-                        i18n: &texts.i18n,
-                        lang,
-                    };
-                    match entity.field(name) {
-                        Some(field) => field.display_label(entity.name, texts),
-                        None => texts.text(&format!("field.common.{name}")),
-                    }
-                })
-            };
-            let mapping: Map<String, Value> = sheet
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.clone(),
-                        json!(suggest(entity, &module, h, &label).unwrap_or("")),
-                    )
-                })
-                .collect();
+            let mapping = suggested_mapping(entity, &module, &sheet, &texts.i18n);
             let fields: Vec<&str> = entity
                 .fields
                 .iter()

@@ -329,7 +329,12 @@ async fn export(
                 lang,
             };
             let entity = custom::schema(conn, entity)?;
-            export::write(conn, entity, &rights, &module, query, format, texts)
+            let output = export::Output {
+                format,
+                texts,
+                progress: &|_, _| {},
+            };
+            export::write(conn, entity, &rights, &module, query, output)
         })
         .await?;
     let rows = file.rows;

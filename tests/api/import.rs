@@ -432,3 +432,129 @@ fn import_needs_the_right_and_keeps_to_the_scope() {
         "only the importer undoes"
     );
 }
+
+/// `kehu import` and `kehu export` do what the browser does, as the named user, with a
+/// progress line; a bad file imports nothing and says which rows are wrong.
+#[test]
+fn the_command_line_imports_and_exports_as_a_user() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let data_dir = app.data_dir().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("客户.csv");
+    std::fs::write(&good, GOOD).unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, BAD).unwrap();
+    let cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--data-dir", &data_dir]);
+        kehu(&all, None)
+    };
+
+    let dry = cli(&[
+        "import",
+        "customers",
+        good.to_str().unwrap(),
+        "--as",
+        "admin",
+        "--dry-run",
+    ]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(
+        text(&dry.stdout).contains("would create 2"),
+        "{}",
+        text(&dry.stdout)
+    );
+    assert_eq!(count(&app), 0);
+
+    let failed = cli(&[
+        "import",
+        "customers",
+        bad.to_str().unwrap(),
+        "--as",
+        "admin",
+    ]);
+    assert_eq!(failed.status.code(), Some(1));
+    let errors = text(&failed.stderr);
+    assert!(
+        errors.contains("row 2: level") && errors.contains("nothing was imported"),
+        "{errors}"
+    );
+    assert_eq!(count(&app), 0);
+
+    let done = cli(&[
+        "import",
+        "customers",
+        good.to_str().unwrap(),
+        "--as",
+        "admin",
+    ]);
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    assert!(
+        text(&done.stdout).contains("2 created"),
+        "{}",
+        text(&done.stdout)
+    );
+    assert!(
+        text(&done.stderr).contains("importing: 2 / 2 rows (100%)"),
+        "{}",
+        text(&done.stderr)
+    );
+    assert_eq!(count(&app), 2);
+    let batches = admin.get("/api/v1/imports");
+    assert_eq!(batches.body["items"][0]["created"], 2, "{}", batches.text);
+
+    let out = dir.path().join("a.csv");
+    let exported = cli(&[
+        "export",
+        "customers",
+        "--as",
+        "admin",
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+        "--query",
+        "filter[level]=A",
+    ]);
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        csv.contains("苏州工业园科技") && !csv.contains("Acme"),
+        "{csv}"
+    );
+    assert!(text(&exported.stdout).contains("1 rows"));
+
+    for (args, code) in [
+        (vec!["export", "nothing", "--as", "admin"], 2),
+        (vec!["export", "customers", "--as", "nobody"], 2),
+        (
+            vec!["export", "customers", "--as", "admin", "--format", "pdf"],
+            2,
+        ),
+        (
+            vec![
+                "export",
+                "customers",
+                "--as",
+                "admin",
+                "--query",
+                "filter[colour]=red",
+            ],
+            2,
+        ),
+        (
+            vec!["import", "customers", "/no/such/file.csv", "--as", "admin"],
+            2,
+        ),
+    ] {
+        let output = cli(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(!text(&output.stderr).contains("panicked"), "{args:?}");
+    }
+}

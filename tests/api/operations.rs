@@ -418,6 +418,8 @@ fn operator_commands_explain_themselves() {
         vec!["user", "reset-password", "--help"],
         vec!["setup", "--help"],
         vec!["serve", "--help"],
+        vec!["import", "--help"],
+        vec!["export", "--help"],
     ] {
         let output = kehu(&args, None);
         assert!(output.status.success(), "{args:?}");
