@@ -14,5 +14,6 @@ pub mod routes;
 pub mod search;
 pub mod sheet;
 pub mod store;
+pub mod summary;
 pub mod values;
 pub mod views;

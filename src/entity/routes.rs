@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("", web::get().to(list))
                 .route("", web::post().to(create))
                 .route("/export", web::get().to(export))
+                .route("/summary", web::get().to(super::summary::summary))
                 .route("/bulk", web::post().to(super::bulk::bulk))
                 .route("/import", web::post().to(super::import::import))
                 .route("/import/preview", web::post().to(super::import::preview))
@@ -82,7 +83,7 @@ impl Slice {
 }
 
 /// A list query narrowed to a slice of the records.
-fn scoped_query(
+pub fn scoped_query(
     entity: &Entity,
     rights: &Rights,
     module: &ModuleRights,

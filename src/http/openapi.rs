@@ -375,8 +375,20 @@ fn entity_paths(paths: &mut Map<String, Value>, entity: &Entity) {
     create["responses"]["201"] = json!({ "description": "Created", "content": { "application/json": { "schema": record } } });
     add(paths, "post", &base, create);
     let mut export = operation(name, "Export (same filters) as CSV or XLSX", "get");
-    export["parameters"] = list_params;
+    export["parameters"] = list_params.clone();
     add(paths, "get", &format!("{base}/export"), export);
+    let mut summary = operation(
+        name,
+        "Count per value of group_by (picklist, tags, bool, owner_id, department_id), optional sum=FIELD; same filters as the list",
+        "get",
+    );
+    let mut summary_params = list_params;
+    if let Some(list) = summary_params.as_array_mut() {
+        list.push(json!({ "name": "group_by", "in": "query", "required": true, "schema": { "type": "string" } }));
+        list.push(json!({ "name": "sum", "in": "query", "schema": { "type": "string" } }));
+    }
+    summary["parameters"] = summary_params;
+    add(paths, "get", &format!("{base}/summary"), summary);
     add(
         paths,
         "post",

@@ -167,6 +167,11 @@ fn custom_fields_work_like_built_in_ones() {
         "{changes}"
     );
 
+    let chart = admin.get("/api/v1/customers/summary?group_by=cf_grade&sum=cf_budget");
+    assert_eq!(chart.status, 200, "{}", chart.text);
+    assert_eq!(chart.body["groups"][0]["label"], "优");
+    assert_eq!(chart.body["groups"][0]["sum"], 6_000_000);
+
     let csv = text(&admin.client_bytes("/api/v1/customers/export?format=csv&sort=name"));
     assert!(csv.lines().next().unwrap().contains("预算"), "{csv}");
     assert!(csv.contains("HT-2026-0815"), "{csv}");

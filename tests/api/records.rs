@@ -680,3 +680,74 @@ fn administrators_edit_picklists_and_records_follow_at_once() {
         404
     );
 }
+
+/// The list's chart: counts per value of a field, over what the list shows, within the
+/// caller's scope; labels in the caller's language; bad group keys refused.
+#[test]
+fn list_summaries_count_per_value_within_scope() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let role = create_role(&admin, "reps", &["customers"], &["view", "create"], "own");
+    create_user_with_roles(&admin, "rep", None, &[role]);
+    let rep = app.signed_in("rep");
+    for (who, name, level, tags) in [
+        (&admin, "甲", "A", json!(["华东"])),
+        (&admin, "乙", "A", json!(["华东", "重点"])),
+        (&admin, "丙", "B", json!([])),
+        (&rep, "丁", "B", json!(["重点"])),
+    ] {
+        create(
+            who,
+            "customers",
+            json!({"name": name, "level": level, "tags": tags}),
+        );
+    }
+    let by_level = admin.get("/api/v1/customers/summary?group_by=level");
+    assert_eq!(by_level.status, 200, "{}", by_level.text);
+    assert_eq!(by_level.body["groups"][0]["value"], "A");
+    assert_eq!(by_level.body["groups"][0]["count"], 2);
+    assert_eq!(by_level.body["groups"][0]["label"], "A 重点客户");
+    assert_eq!(by_level.body["groups"][1]["count"], 2);
+    let filtered = admin.get("/api/v1/customers/summary?group_by=level&q=甲");
+    assert_eq!(filtered.body["groups"].as_array().unwrap().len(), 1);
+    let tags = admin.get("/api/v1/customers/summary?group_by=tags");
+    let counts: Vec<(String, i64)> = tags.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["value"].as_str().unwrap().to_string(),
+                g["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [("华东".to_string(), 2), ("重点".to_string(), 2)]);
+    let owners = admin.get("/api/v1/customers/summary?group_by=owner_id");
+    assert_eq!(owners.body["groups"][0]["count"], 3);
+    assert!(
+        owners.body["groups"][0]["label"].is_string(),
+        "{}",
+        owners.text
+    );
+
+    let mine = rep.get("/api/v1/customers/summary?group_by=level");
+    assert_eq!(
+        mine.body["groups"].as_array().unwrap().len(),
+        1,
+        "{}",
+        mine.text
+    );
+    assert_eq!(mine.body["groups"][0]["count"], 1);
+
+    for bad in [
+        "group_by=name",
+        "group_by=nothing",
+        "group_by=level&sum=name",
+        "",
+    ] {
+        let answer = admin.get(&format!("/api/v1/customers/summary?{bad}"));
+        assert_eq!(answer.status, 400, "{bad}");
+        assert_eq!(answer.error_code(), "invalid_query", "{bad}");
+    }
+}

@@ -1,6 +1,6 @@
 // #/E: the generic list of any entity, and #/pool (the customers nobody owns). Search,
-// picklist filters, a filter builder over every field, sort by column header, a column
-// chooser, saved views per person, paging, export, and bulk actions on a selection; every
+// picklist filters, a filter builder over every field, a chart of the list by any picklist,
+// sort by column header, a column chooser, saved views per person, paging, export, and bulk actions on a selection; every
 // state (loading, empty, error) shown.
 import { api } from '../../api.js';
 import { h, icon, mount } from '../../dom.js';
@@ -12,6 +12,7 @@ import { can, describe, display, labelOf, loadMeta, recordPath } from '../../met
 import { canAssign, openRecordForm } from './form.js';
 import { openImport } from './import.js';
 import { filterBar } from './filters.js';
+import { summaryPanel } from './summary.js';
 
 const COMMON_COLUMNS = ['owner_id', 'department_id', 'created_at', 'updated_at'];
 const storageKey = (entity) => `kehu.columns.${session.user.id}.${entity}`;
@@ -87,6 +88,7 @@ function listView(entity, query, pool) {
     selected: new Set(),
   };
   const results = h('div', { class: 'list-results' });
+  let chart = null;
   const bulkBar = h('div', { class: 'bulk-bar', hidden: true, role: 'region', 'aria-label': t('bulk.title') });
   const listQuery = () => {
     const p = new URLSearchParams({ sort: state.sort });
@@ -146,6 +148,7 @@ function listView(entity, query, pool) {
   const claimButton = (record) => h('button', { class: 'btn', type: 'button', on: { click: () => claim(entity, record, refresh) } }, t('pool.claim'));
   const refresh = async () => {
     history.replaceState(null, '', `#${place.route}?${params()}`);
+    chart?.refresh();
     mount(results, loading());
     drawBulkBar();
     try {
@@ -202,6 +205,13 @@ function listView(entity, query, pool) {
   })() : null;
   const controls = [...filterControls, mine].filter(Boolean);
   const filters = filterBar(entity, state, controls.map((c) => c.key), () => { filters.sync(); reload(); });
+  chart = pool ? null : summaryPanel(entity, listQuery, ([key, value]) => {
+    state.filters[key] = value;
+    const quick = controls.find((c) => c.key === key);
+    if (quick) quick.control.input.value = value;
+    filters.sync();
+    reload();
+  });
   /** Puts a saved view's query and columns into the screen. */
   const applyView = (view) => {
     const q = view?.query || {};
@@ -220,6 +230,7 @@ function listView(entity, query, pool) {
     return h('a', { class: 'btn', href: `/api/v1/${entity.name}/export?${p}`, download: '' }, icon('download'), format.toUpperCase());
   };
   const actions = [
+    chart?.toggle,
     h('button', { class: 'btn', type: 'button', on: { click: () => columnChooser(entity, state.columns, (columns) => { state.columns = columns; refresh(); }) } }, icon('columns'), t('records.columns')),
     can(entity, 'export') && !pool ? [exportLink('csv'), exportLink('xlsx')] : null,
     can(entity, 'import') && !pool ? h('button', { class: 'btn', type: 'button', on: { click: () => openImport(entity, reload) } }, icon('upload'), t('import.open')) : null,
@@ -233,6 +244,7 @@ function listView(entity, query, pool) {
     pool ? poolSummary() : null,
     h('div', { class: 'toolbar' }, search.el, controls.map((c) => c.control.el), filters.button, pool ? null : viewPicker(entity, () => ({ query: Object.fromEntries(listQuery()), columns: state.columns }), applyView)),
     filters.chips,
+    chart?.panel,
     bulkBar,
     results);
 }
