@@ -4,6 +4,8 @@
 pub mod bulk;
 pub mod custom;
 pub mod descriptor;
+#[cfg(test)]
+mod engine_tests;
 pub mod export;
 pub mod history;
 pub mod import;

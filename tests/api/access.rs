@@ -12,6 +12,8 @@ struct Case {
     entity: &'static str,
     body: fn(customer: i64, token: &str) -> Value,
     related: &'static str,
+    /// A field the list's chart may group by.
+    group_by: &'static str,
 }
 
 const CASES: &[Case] = &[
@@ -19,11 +21,13 @@ const CASES: &[Case] = &[
         entity: "customers",
         body: |_, token| json!({"name": format!("Customer {token}")}),
         related: "contacts?filter[customer_id]={customer}",
+        group_by: "owner_id",
     },
     Case {
         entity: "contacts",
         body: |customer, token| json!({"customer_id": customer, "name": format!("Contact {token}")}),
         related: "contacts?filter[customer_id]={customer}",
+        group_by: "decision_maker",
     },
     Case {
         entity: "followups",
@@ -32,6 +36,7 @@ const CASES: &[Case] = &[
                    "content": format!("Visited {token}")})
         },
         related: "followups?filter[entity]=customers&filter[record_id]={customer}",
+        group_by: "method",
     },
 ];
 
@@ -173,6 +178,50 @@ fn check_routes(
         let export = viewer.get(&format!("{base}/export?q={}", urlencode(token)));
         assert_eq!(export.status, 200, "export: {label}");
         assert_eq!(export.text.contains(token), inside, "export: {label}");
+        let summary = viewer.get(&format!(
+            "{base}/summary?group_by={}&filter[id]={id}",
+            case.group_by
+        ));
+        assert_eq!(summary.status, 200, "summary: {label}: {}", summary.text);
+        let counted: i64 = summary.body["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["count"].as_i64().unwrap())
+            .sum();
+        assert_eq!(counted, i64::from(inside), "summary: {label}");
+        if e == "customers" {
+            let name = format!("Customer {token}");
+            let csv = format!("name,notes\n{name},imported over it\n");
+            let form = reqwest::blocking::multipart::Form::new()
+                .part(
+                    "file",
+                    reqwest::blocking::multipart::Part::bytes(csv.into_bytes()).file_name("c.csv"),
+                )
+                .text(
+                    "mapping",
+                    json!({"name": "name", "notes": "notes"}).to_string(),
+                )
+                .text("upsert_key", "name");
+            let upsert = viewer.upload("/api/v1/customers/import?dry_run=true", form);
+            assert_eq!(upsert.status, 200, "import: {label}: {}", upsert.text);
+            assert_eq!(
+                upsert.body["would_update"],
+                i64::from(inside),
+                "an import matches only visible records: {label}: {}",
+                upsert.text
+            );
+            let duplicates = viewer.get(&format!(
+                "/api/v1/customers/duplicates?name={}",
+                urlencode(&name)
+            ));
+            assert_eq!(
+                duplicates.text.contains(&format!("\"id\":{id}")),
+                inside,
+                "duplicates: {label}: {}",
+                duplicates.text
+            );
+        }
         let related = viewer.get(&format!(
             "/api/v1/{}",
             case.related.replace("{customer}", &customer.to_string())
@@ -193,9 +242,31 @@ fn check_routes(
             assert_eq!(delete.status, 204, "delete: {label}");
             let restore = viewer.post(&format!("/api/v1/recycle-bin/{e}/{id}/restore"), json!({}));
             assert_eq!(restore.status, 200, "restore: {label}");
+            let bulk = viewer.post(
+                &format!("{base}/bulk"),
+                json!({"ids": [id], "action": "delete"}),
+            );
+            assert_eq!(bulk.body["results"][0]["status"], "ok", "bulk: {label}");
+            let restore = viewer.post(&format!("/api/v1/recycle-bin/{e}/{id}/restore"), json!({}));
+            assert_eq!(restore.status, 200, "restore after bulk: {label}");
         } else {
             assert_eq!(update.status, 404, "update: {label}");
             assert_eq!(delete.status, 404, "delete: {label}");
+            let bulk = viewer.post(
+                &format!("{base}/bulk"),
+                json!({"ids": [id], "action": "delete"}),
+            );
+            assert_eq!(bulk.status, 200, "bulk: {label}: {}", bulk.text);
+            assert_eq!(
+                bulk.body["results"][0]["status"], "not_found",
+                "bulk: {label}"
+            );
+            if e == "customers" {
+                let release = viewer.post(&format!("{base}/{id}/release"), json!({}));
+                assert_eq!(release.status, 404, "release: {label}");
+                let claim = viewer.post(&format!("/api/v1/pool/customers/{id}/claim"), json!({}));
+                assert_eq!(claim.status, 404, "claim of an owned record: {label}");
+            }
             let restore = viewer.post(&format!("/api/v1/recycle-bin/{e}/{id}/restore"), json!({}));
             assert_eq!(restore.status, 404, "restore: {label}");
             assert_eq!(
@@ -245,7 +316,7 @@ fn every_missing_action_is_forbidden() {
     let org = organisation();
     let owner = org.user("owner", org.team_a1, "all");
     let (customer, ids) = records(&owner, "ActionToken");
-    for missing in ["view", "create", "edit", "delete", "export"] {
+    for missing in ["view", "create", "edit", "delete", "export", "import"] {
         let actions: Vec<&str> = ALL_ACTIONS
             .iter()
             .copied()
@@ -292,14 +363,38 @@ fn every_missing_action_is_forbidden() {
                 ),
                 ("delete", user.delete(&format!("{base}/{id}"))),
                 (
+                    "bulk delete",
+                    user.post(
+                        &format!("{base}/bulk"),
+                        json!({"ids": [id], "action": "delete"}),
+                    ),
+                ),
+                (
+                    "view",
+                    user.get(&format!("{base}/summary?group_by={}", case.group_by)),
+                ),
+                (
+                    "import",
+                    user.upload(
+                        &format!("{base}/import/preview"),
+                        reqwest::blocking::multipart::Form::new().part(
+                            "file",
+                            reqwest::blocking::multipart::Part::bytes(b"name\nx\n".to_vec())
+                                .file_name("x.csv"),
+                        ),
+                    ),
+                ),
+                (
                     "delete",
                     user.get(&format!("/api/v1/recycle-bin/{}", case.entity)),
                 ),
                 ("export", user.get(&format!("{base}/export"))),
             ];
             for (action, answer) in attempts {
-                // An export is a read: it needs view as well.
-                let refused = action == missing || (action == "export" && missing == "view");
+                // An export is a read and a bulk action works on a list: both need view as well.
+                let refused = action == missing
+                    || (action == "export" && missing == "view")
+                    || (action == "bulk delete" && ["view", "delete"].contains(&missing));
                 if refused {
                     assert_eq!(answer.status, 403, "{action}: {label}: {}", answer.text);
                     assert_eq!(answer.error_code(), "forbidden", "{label}");
