@@ -95,7 +95,9 @@ fn database() -> Connection {
 }
 
 /// The ids a list request returns, in order, or its error code.
-fn list(conn: &Connection, params: &[(&str, &str)]) -> Result<Vec<i64>, &'static str> {
+type Listed = Result<Vec<i64>, &'static str>;
+
+fn list(conn: &Connection, params: &[(&str, &str)]) -> Listed {
     let rights = Rights::system_for(1);
     let module = rights.module("probes").unwrap();
     let params: HashMap<String, String> = params
@@ -112,16 +114,16 @@ fn list(conn: &Connection, params: &[(&str, &str)]) -> Result<Vec<i64>, &'static
         .collect())
 }
 
-fn filtered(conn: &Connection, key: &str, value: &str) -> Result<Vec<i64>, &'static str> {
+fn filtered(conn: &Connection, key: &str, value: &str) -> Listed {
     list(conn, &[(key, value), ("sort", "id")])
 }
 
 #[test]
 fn every_operator_on_every_kind() {
     let conn = database();
-    let ok = |ids: &[i64]| Ok::<Vec<i64>, &'static str>(ids.to_vec());
-    let refused = Err::<Vec<i64>, &'static str>("invalid_query");
-    let cases: Vec<(&str, &str, Result<Vec<i64>, &str>)> = vec![
+    let ok = |ids: &[i64]| -> Listed { Ok(ids.to_vec()) };
+    let refused: Listed = Err("invalid_query");
+    let cases: Vec<(&str, &str, Listed)> = vec![
         ("filter[text]", "Beta 腾讯", ok(&[2])),
         ("filter[text][ne]", "Beta 腾讯", ok(&[1, 3])),
         ("filter[text][lt]", "Beta", ok(&[1])),
