@@ -1,0 +1,257 @@
+//! The journeys of issue #7, each written once and run in both languages on both screens.
+//! Buttons are found by their translated text, so a missing translation fails a journey.
+
+use crate::Run;
+use serde_json::json;
+
+const ADMIN_PASSWORD: &str = "admin-pass-2026";
+const REP_PASSWORD: &str = "rep-pass-2026";
+const COMPANY: &str = "星河示例科技";
+const ADMIN_NAME: &str = "王经理";
+const DEPARTMENT: &str = "华东销售部";
+const ROLE: &str = "销售代表";
+const REP_NAME: &str = "李销售";
+const CUSTOMER: &str = "杭州星河贸易有限公司";
+const CONTACT: &str = "张三";
+const FOLLOWUP: &str = "上门拜访，讨论年度合同";
+const MARKUP: &str = "<img src=x onerror=alert(1)>";
+
+fn submit_dialog(run: &Run) {
+    let button = run.browser.wait("dialog[open] button[type=submit]");
+    run.browser.click(&button);
+}
+
+fn wait_dialog_closed(run: &Run) {
+    run.browser.wait_until("the dialog to close", || {
+        run.browser.all("dialog[open]").is_empty().then_some(())
+    });
+}
+
+fn wait_for_text(run: &Run, text: &str) {
+    run.browser
+        .wait_until(&format!("the page to show {text:?}"), || {
+            run.browser.page_text().contains(text).then_some(())
+        });
+}
+
+fn sign_in(run: &Run, username: &str, password: &str) {
+    let b = &run.browser;
+    b.goto(&run.url("/login"));
+    b.fill("form", "username", username);
+    b.fill("form", "password", password);
+    b.click(&b.wait("form button[type=submit]"));
+}
+
+fn sign_out(run: &Run) {
+    let b = &run.browser;
+    b.click(&b.wait(".user-button"));
+    b.click_text(&run.t("shell.sign_out"));
+    b.wait("form [name=password]");
+}
+
+/// Journey 1: First visit → setup page → company and admin created → signed in → shell.
+pub fn first_visit_sets_up_the_company(run: &mut Run) {
+    // The avatar shows the name's first character.
+    run.user_data
+        .extend([COMPANY, ADMIN_NAME, "admin", "王"].map(String::from));
+    let b = &run.browser;
+    b.goto(&run.server.url);
+    b.wait("form [name=company]");
+    run.check_page("setup");
+    b.fill("form", "company", COMPANY);
+    b.fill("form", "username", "admin");
+    b.fill("form", "display_name", ADMIN_NAME);
+    b.fill("form", "password", ADMIN_PASSWORD);
+    b.fill("form", "confirm", ADMIN_PASSWORD);
+    b.choose("form", "language", run.texts.lang);
+    b.click(&b.wait("form button[type=submit]"));
+    b.wait(".global-search");
+    wait_for_text(run, &run.t("nav.home"));
+    run.check_page("home");
+}
+
+/// Journey 2: Admin creates a department, a role with scope "own" and a user; signs out;
+/// the user signs in.
+pub fn admin_creates_a_team_and_a_user(run: &mut Run) {
+    run.user_data
+        .extend([DEPARTMENT, ROLE, REP_NAME, "rep1", "李"].map(String::from));
+    let b = &run.browser;
+    b.goto(&run.url("/settings/departments"));
+    b.click_text(&run.t("departments.new"));
+    b.fill("dialog[open]", "name", DEPARTMENT);
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    wait_for_text(run, DEPARTMENT);
+    run.check_page("departments");
+
+    b.goto(&run.url("/settings/roles"));
+    b.click_text(&run.t("roles.new"));
+    b.type_into(&b.wait("#role-name"), ROLE);
+    for module in ["customers", "contacts", "followups"] {
+        for action in ["view", "create", "edit"] {
+            let label = format!(
+                "{}: {}",
+                run.t(&format!("entity.{module}")),
+                run.t(&format!("roles.action.{action}"))
+            );
+            let selector = format!("dialog[open] input[aria-label=\"{label}\"]");
+            let box_ = b.wait(&selector);
+            b.click(&box_);
+        }
+    }
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    wait_for_text(run, ROLE);
+    run.check_page("roles");
+
+    b.goto(&run.url("/settings/users"));
+    b.click_text(&run.t("users.new"));
+    b.fill("dialog[open]", "username", "rep1");
+    b.fill("dialog[open]", "display_name", REP_NAME);
+    b.fill("dialog[open]", "password", REP_PASSWORD);
+    b.choose_text("dialog[open]", "department_id", DEPARTMENT);
+    let role = b.wait_text("dialog[open] label.check", ROLE);
+    b.click(&role);
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    wait_for_text(run, REP_NAME);
+    run.check_page("users");
+
+    sign_out(run);
+    run.check_page("signed out");
+    sign_in(run, "rep1", REP_PASSWORD);
+    b.wait(".global-search");
+    wait_for_text(run, REP_NAME);
+    run.check_page("rep's home");
+    run.shoot("shell");
+}
+
+/// Creates a customer from the list's "new" button; ends on its 360 page.
+fn create_customer(run: &Run, name: &str) {
+    let b = &run.browser;
+    b.goto(&run.url("/customers"));
+    b.click(&b.wait(".page-header .btn-primary"));
+    b.fill("dialog[open]", "name", name);
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.wait_text(".record-header h1", name);
+}
+
+/// The header's search box, then the result named `name`.
+fn search_from_header(run: &Run, query: &str, name: &str) {
+    let b = &run.browser;
+    let input = b.wait(".global-search input[name=q]");
+    b.type_into(&input, &format!("{query}\u{E007}"));
+    b.wait_until("the search page", || {
+        b.current_url().contains("#/search").then_some(())
+    });
+    b.wait_text("a", name);
+}
+
+/// Journey 3: The rep creates a customer with a contact, adds a follow-up with a next time,
+/// finds the customer by a two-character search from the header, sees the follow-up on the
+/// 360 page's timeline; a stale edit from another tab shows the conflict message.
+pub fn a_rep_works_a_customer(run: &mut Run) {
+    run.user_data
+        .extend([CUSTOMER, CONTACT, FOLLOWUP, "杭州", "上海", "星河"].map(String::from));
+    let b = &run.browser;
+    create_customer(run, CUSTOMER);
+    run.check_page("new customer's 360 page");
+    let page = b.current_url();
+
+    let add = |entity: &str| {
+        let label = run.texts.t(
+            "records.add",
+            &[("entity", &run.t(&format!("entity_one.{entity}")))],
+        );
+        b.click_text(&label);
+    };
+    add("contacts");
+    b.fill("dialog[open]", "name", CONTACT);
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    wait_for_text(run, CONTACT);
+
+    add("followups");
+    b.choose("dialog[open]", "method", "visit");
+    b.fill("dialog[open]", "content", FOLLOWUP);
+    let next = b.wait("dialog[open] input[name=next_at]");
+    b.set_value(&next, "2030-06-01T10:00");
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    wait_for_text(run, FOLLOWUP);
+    run.check_page("360 page with a follow-up");
+    run.shoot("customer-360");
+
+    search_from_header(run, "星河", CUSTOMER);
+    run.check_page("search results");
+    let result = b.wait_text("a", CUSTOMER);
+    b.click(&result);
+    b.wait_text(".record-header h1", CUSTOMER);
+    wait_for_text(run, FOLLOWUP);
+
+    let first = b.window();
+    let second = b.new_tab();
+    b.switch_to(&second);
+    b.goto(&page);
+    b.wait_text(".record-header h1", CUSTOMER);
+    b.click_text(&run.t("common.edit"));
+    b.fill("dialog[open]", "region", "杭州");
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.switch_to(&first);
+    b.goto(&page);
+    b.wait_text(".record-header h1", CUSTOMER);
+    b.switch_to(&second);
+    b.click_text(&run.t("common.edit"));
+    b.fill("dialog[open]", "region", "杭州西湖");
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.switch_to(&first);
+    b.click_text(&run.t("common.edit"));
+    b.fill("dialog[open]", "region", "上海");
+    submit_dialog(run);
+    b.wait_text("dialog[open] .banner-error", &run.t("records.conflict"));
+    run.check_page_allowing("edit conflict", &["409"]);
+    b.click(&b.wait("dialog[open] .dialog-head button"));
+}
+
+/// Journey 4: A customer named like markup shows as that literal text in the list, on its
+/// page and in search; no dialog opens; no console error.
+pub fn user_text_is_never_markup(run: &mut Run) {
+    run.user_data.push(MARKUP.into());
+    let b = &run.browser;
+    create_customer(run, MARKUP);
+    run.check_page("markup customer's page");
+    b.goto(&run.url("/customers"));
+    b.wait_text(".record-link", MARKUP);
+    run.check_page("list with markup");
+    run.shoot("customer-list");
+    search_from_header(run, "onerror", MARKUP);
+    run.check_page("search for markup");
+    let images = b.execute(
+        "return document.querySelectorAll('img[src=x]').length;",
+        json!([]),
+    );
+    assert_eq!(images, json!(0), "the name became an element");
+}
+
+/// Journey 5: A wrong password shows the translated message; throttling shows the wait time.
+pub fn sign_in_errors_are_explained(run: &mut Run) {
+    let b = &run.browser;
+    sign_out(run);
+    let wrong = run.t("error.invalid_credentials");
+    for _ in 0..5 {
+        sign_in(run, "intruder", "not-the-password");
+        b.wait_text(".banner-error", &wrong);
+    }
+    sign_in(run, "intruder", "not-the-password");
+    let throttled = run.texts.prefix("error.too_many_attempts");
+    let banner = b.wait_text(".banner-error", &throttled);
+    assert!(
+        b.text(&banner).chars().any(|c| c.is_ascii_digit()),
+        "the wait time is shown: {}",
+        b.text(&banner)
+    );
+    run.check_page_allowing("throttled sign-in", &["401", "429"]);
+}
