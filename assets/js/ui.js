@@ -185,6 +185,8 @@ export function toast(message, kind = 'ok') {
   const host = document.getElementById('toasts');
   const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, icon(kind === 'ok' ? 'check' : 'alert'), h('span', {}, message));
   host.append(el);
+  // Quick successive saves keep only the latest few on screen.
+  while (host.children.length > 3) host.firstElementChild.remove();
   setTimeout(() => el.remove(), 4000);
 }
 
