@@ -3,13 +3,14 @@
 //! apply, with a progress line on stderr.
 
 use crate::Failure;
+use clap::Args;
 use kehu::access::{Action, Rights};
 use kehu::audit::{self, Actor};
 use kehu::auth::users::company_settings;
 use kehu::crm;
 use kehu::entity::descriptor::Entity;
 use kehu::entity::export::{self, Format, Output};
-use kehu::entity::import::{self, FileJob};
+use kehu::entity::import::{self, Upload};
 use kehu::entity::{custom, store};
 use kehu::i18n::{Lang, Texts, Translations};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
@@ -98,15 +99,27 @@ fn translations() -> Result<Translations, Failure> {
     Translations::load().map_err(Failure::operation)
 }
 
-/// What `kehu import` was asked to do.
+#[derive(Args)]
 pub struct ImportArgs {
-    pub entity: String,
-    pub file: PathBuf,
-    pub user: String,
-    pub mapping: Option<String>,
-    pub upsert_key: Option<String>,
-    pub confirm_duplicates: bool,
-    pub dry_run: bool,
+    /// The module: customers, contacts or followups
+    entity: String,
+    /// The CSV (UTF-8 or GB18030) or XLSX file
+    file: PathBuf,
+    /// The user who imports (their rights apply; records are theirs unless a column says)
+    #[arg(long = "as", value_name = "USERNAME")]
+    user: String,
+    /// Column → field as JSON, e.g. '{"客户名称":"name"}' (default: guessed from the headers)
+    #[arg(long, value_name = "JSON")]
+    mapping: Option<String>,
+    /// Update the record whose FIELD matches instead of creating one
+    #[arg(long, value_name = "FIELD")]
+    upsert_key: Option<String>,
+    /// Import rows the duplicate check flags
+    #[arg(long)]
+    confirm_duplicates: bool,
+    /// Check every row and report, write nothing
+    #[arg(long)]
+    dry_run: bool,
 }
 
 pub fn run_import(conn: &mut Connection, args: ImportArgs) -> Result<(), Failure> {
@@ -123,13 +136,12 @@ pub fn run_import(conn: &mut Connection, args: ImportArgs) -> Result<(), Failure
         i18n: &i18n,
         lang: Lang::En,
     };
-    let job = FileJob {
+    let upload = Upload {
         file_name,
         file,
         mapping: args.mapping,
         upsert_key: args.upsert_key,
         confirm_duplicates: args.confirm_duplicates,
-        dry_run: args.dry_run,
     };
     let progress = ProgressLine::new("importing");
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -138,9 +150,8 @@ pub fn run_import(conn: &mut Connection, args: ImportArgs) -> Result<(), Failure
         rights: &rights,
         actor: &actor,
     };
-    let report = import::import_file(&tx, entity, &caller, job, texts, &|done, total| {
-        progress.show(done, total)
-    });
+    let show = |done, total| progress.show(done, total);
+    let report = import::import_file(&tx, entity, &caller, upload, args.dry_run, texts, &show);
     progress.finish();
     let report = report?;
     tx.commit()?;
@@ -180,13 +191,22 @@ fn print_import_report(report: &Value) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What `kehu export` was asked to do.
+#[derive(Args)]
 pub struct ExportArgs {
-    pub entity: String,
-    pub user: String,
-    pub format: String,
-    pub out: Option<PathBuf>,
-    pub query: Vec<String>,
+    /// The module: customers, contacts or followups
+    entity: String,
+    /// The user who exports
+    #[arg(long = "as", value_name = "USERNAME")]
+    user: String,
+    /// csv or xlsx
+    #[arg(long, default_value = "xlsx")]
+    format: String,
+    /// Output file (default: MODULE-YYYYMMDD-HHMMSS.FORMAT here)
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// A list parameter as in the API, repeatable: 'filter[level]=A', 'q=华为', 'sort=name'
+    #[arg(long, value_name = "KEY=VALUE")]
+    query: Vec<String>,
 }
 
 /// `KEY=VALUE` list parameters, as the API's list query takes them.

@@ -88,44 +88,9 @@ enum Command {
     #[command(subcommand)]
     User(UserCommand),
     /// Import a CSV or XLSX file into a module as a user: all rows or none
-    Import {
-        /// The module: customers, contacts or followups
-        entity: String,
-        /// The CSV (UTF-8 or GB18030) or XLSX file
-        file: PathBuf,
-        /// The user who imports (their rights apply; records are theirs unless a column says)
-        #[arg(long = "as", value_name = "USERNAME")]
-        user: String,
-        /// Column → field as JSON, e.g. '{"客户名称":"name"}' (default: guessed from the headers)
-        #[arg(long, value_name = "JSON")]
-        mapping: Option<String>,
-        /// Update the record whose FIELD matches instead of creating one
-        #[arg(long, value_name = "FIELD")]
-        upsert_key: Option<String>,
-        /// Import rows the duplicate check flags
-        #[arg(long)]
-        confirm_duplicates: bool,
-        /// Check every row and report, write nothing
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Import(files::ImportArgs),
     /// Export a module's records as a user (their data scope applies)
-    Export {
-        /// The module: customers, contacts or followups
-        entity: String,
-        /// The user who exports
-        #[arg(long = "as", value_name = "USERNAME")]
-        user: String,
-        /// csv or xlsx
-        #[arg(long, default_value = "xlsx")]
-        format: String,
-        /// Output file (default: MODULE-YYYYMMDD-HHMMSS.FORMAT here)
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// A list parameter as in the API, repeatable: 'filter[level]=A', 'q=华为', 'sort=name'
-        #[arg(long, value_name = "KEY=VALUE")]
-        query: Vec<String>,
-    },
+    Export(files::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -230,42 +195,12 @@ fn main() -> ExitCode {
             timezone,
         }) => run_setup(&config, company, admin, language, timezone),
         Some(Command::User(command)) => run_user(&config, command),
-        Some(Command::Import {
-            entity,
-            file,
-            user,
-            mapping,
-            upsert_key,
-            confirm_duplicates,
-            dry_run,
-        }) => open_migrated(&config).and_then(|mut conn| {
-            let args = files::ImportArgs {
-                entity,
-                file,
-                user,
-                mapping,
-                upsert_key,
-                confirm_duplicates,
-                dry_run,
-            };
-            files::run_import(&mut conn, args)
-        }),
-        Some(Command::Export {
-            entity,
-            user,
-            format,
-            out,
-            query,
-        }) => open_migrated(&config).and_then(|conn| {
-            let args = files::ExportArgs {
-                entity,
-                user,
-                format,
-                out,
-                query,
-            };
-            files::run_export(&conn, args)
-        }),
+        Some(Command::Import(args)) => {
+            open_migrated(&config).and_then(|mut conn| files::run_import(&mut conn, args))
+        }
+        Some(Command::Export(args)) => {
+            open_migrated(&config).and_then(|conn| files::run_export(&conn, args))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -310,8 +310,9 @@ async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse,
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
+/// A label from the body; missing, null or blank counts as absent (an error when `required`).
 fn label_text(body: &Body, key: &str, required: bool, errors: &mut FieldErrors) -> Option<String> {
-    let value = body.0.get(key)?;
+    let value = body.0.get(key).unwrap_or(&Value::Null);
     let text = value.as_str().map(str::trim).unwrap_or_default();
     if text.is_empty() {
         if required || !value.is_null() && !value.is_string() {
@@ -392,12 +393,6 @@ fn parse_new(body: &Body) -> Result<NewField, AppError> {
     };
     let zh = label_text(body, "label_zh", true, &mut errors);
     let en = label_text(body, "label_en", true, &mut errors);
-    if body.0.get("label_zh").is_none() {
-        errors.add("label_zh", "required", json!({}));
-    }
-    if body.0.get("label_en").is_none() {
-        errors.add("label_en", "required", json!({}));
-    }
     let required = flag(body, "required", &mut errors).unwrap_or(false);
     let searchable = flag(body, "searchable", &mut errors).unwrap_or(false);
     let indexed = flag(body, "indexed", &mut errors).unwrap_or(false);
@@ -502,19 +497,22 @@ fn parse_change(body: &Body, field: &Field, entity: &Entity) -> Result<FieldChan
     }
     body.refuse_others(&allowed, &mut errors);
     let relabel = body.has("label_zh") || body.has("label_en");
-    let zh = label_text(body, "label_zh", field.custom, &mut errors);
-    let en = label_text(body, "label_en", field.custom, &mut errors);
-    let label = match (relabel, zh, en) {
-        (false, _, _) => None,
-        (true, Some(zh), Some(en)) => Some(Some([zh, en])),
-        (true, None, None) if !field.custom => Some(None),
-        (true, zh, _) => {
-            let missing = if zh.is_none() { "label_zh" } else { "label_en" };
-            if !errors.has(missing) {
-                errors.add(missing, "required", json!({}));
+    let label = if relabel {
+        let zh = label_text(body, "label_zh", field.custom, &mut errors);
+        let en = label_text(body, "label_en", field.custom, &mut errors);
+        match (zh, en) {
+            (Some(zh), Some(en)) => Some(Some([zh, en])),
+            (None, None) if !field.custom => Some(None),
+            (zh, _) => {
+                let missing = if zh.is_none() { "label_zh" } else { "label_en" };
+                if !errors.has(missing) {
+                    errors.add(missing, "required", json!({}));
+                }
+                None
             }
-            None
         }
+    } else {
+        None
     };
     let hidden = flag(body, "hidden", &mut errors);
     let required = flag(body, "required", &mut errors);

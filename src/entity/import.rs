@@ -50,14 +50,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/imports/{id}", web::delete().to(undo));
 }
 
-/// The parts of an upload.
+/// The parts of an upload (or of a file `kehu import` reads).
 #[derive(Default)]
-struct Upload {
-    file_name: String,
-    file: Vec<u8>,
-    mapping: Option<String>,
-    upsert_key: Option<String>,
-    confirm_duplicates: bool,
+pub struct Upload {
+    pub file_name: String,
+    pub file: Vec<u8>,
+    /// Column → field as JSON; `kehu import` guesses it from the headers when absent.
+    pub mapping: Option<String>,
+    pub upsert_key: Option<String>,
+    pub confirm_duplicates: bool,
 }
 
 fn invalid_upload(error: impl std::fmt::Display) -> AppError {
@@ -505,48 +506,29 @@ fn run(
     }))
 }
 
-/// A file to import from the command line (`kehu import`).
-pub struct FileJob {
-    pub file_name: String,
-    pub file: Vec<u8>,
-    /// Column → field as JSON; `None` takes the mapping suggested from the headers.
-    pub mapping: Option<String>,
-    pub upsert_key: Option<String>,
-    pub confirm_duplicates: bool,
-    pub dry_run: bool,
-}
-
 /// `kehu import`: the same all-or-nothing import as `POST /E/import`, as `caller`.
 pub fn import_file(
     tx: &Connection,
     entity: &'static Entity,
     caller: &Caller,
-    job: FileJob,
+    mut upload: Upload,
+    dry_run: bool,
     texts: Texts,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Value, AppError> {
     let entity = super::custom::schema(tx, entity)?;
-    let sheet = sheet::read(&job.file_name, &job.file)?;
-    let mapping = match job.mapping {
-        Some(mapping) => mapping,
-        None => {
-            let module = caller.rights.require(entity.name, Action::Import)?;
-            json!(suggested_mapping(entity, &module, &sheet, texts.i18n)).to_string()
-        }
-    };
-    let upload = Upload {
-        file_name: job.file_name,
-        file: Vec::new(),
-        mapping: Some(mapping),
-        upsert_key: job.upsert_key,
-        confirm_duplicates: job.confirm_duplicates,
-    };
+    let sheet = sheet::read(&upload.file_name, &upload.file)?;
+    if upload.mapping.is_none() {
+        let module = caller.rights.require(entity.name, Action::Import)?;
+        let guessed = suggested_mapping(entity, &module, &sheet, texts.i18n);
+        upload.mapping = Some(json!(guessed).to_string());
+    }
     let translate = |key: &str, params: &Value| texts.i18n.text(texts.lang, key, params);
     let feedback = Feedback {
         translate: &translate,
         progress,
     };
-    run(tx, entity, caller, &sheet, &upload, job.dry_run, &feedback)
+    run(tx, entity, caller, &sheet, &upload, dry_run, &feedback)
 }
 
 fn dry_run_flag(query: &HashMap<String, String>) -> Result<bool, AppError> {

@@ -193,11 +193,7 @@ fn check_routes(
         if e == "customers" {
             let name = format!("Customer {token}");
             let csv = format!("name,notes\n{name},imported over it\n");
-            let form = reqwest::blocking::multipart::Form::new()
-                .part(
-                    "file",
-                    reqwest::blocking::multipart::Part::bytes(csv.into_bytes()).file_name("c.csv"),
-                )
+            let form = file_form("c.csv", csv)
                 .text(
                     "mapping",
                     json!({"name": "name", "notes": "notes"}).to_string(),
@@ -377,11 +373,7 @@ fn every_missing_action_is_forbidden() {
                     "import",
                     user.upload(
                         &format!("{base}/import/preview"),
-                        reqwest::blocking::multipart::Form::new().part(
-                            "file",
-                            reqwest::blocking::multipart::Part::bytes(b"name\nx\n".to_vec())
-                                .file_name("x.csv"),
-                        ),
+                        file_form("x.csv", "name\nx\n"),
                     ),
                 ),
                 (

@@ -3,7 +3,6 @@
 //! relabel, reorder and hide fields; bad definitions are refused.
 
 use crate::helpers::*;
-use reqwest::blocking::multipart::{Form, Part};
 use serde_json::{json, Value};
 
 fn add_field(admin: &Browser, body: Value) -> Value {
@@ -183,21 +182,12 @@ fn custom_values_are_imported_by_their_label() {
     let admin = app.setup_admin();
     define(&admin);
     let csv = "客户名称,预算,合同编号,信用等级\n宁波港贸易,1200.50,HT-9,优\n";
-    let form = Form::new().part(
-        "file",
-        Part::bytes(csv.as_bytes().to_vec()).file_name("c.csv"),
-    );
-    let preview = admin.upload("/api/v1/customers/import/preview", form);
+    let preview = admin.upload("/api/v1/customers/import/preview", file_form("c.csv", csv));
     assert_eq!(preview.status, 200, "{}", preview.text);
     assert_eq!(preview.body["mapping"]["预算"], "cf_budget");
     assert_eq!(preview.body["mapping"]["信用等级"], "cf_grade");
     let mapping = preview.body["mapping"].clone();
-    let form = Form::new()
-        .part(
-            "file",
-            Part::bytes(csv.as_bytes().to_vec()).file_name("c.csv"),
-        )
-        .text("mapping", mapping.to_string());
+    let form = file_form("c.csv", csv).text("mapping", mapping.to_string());
     let done = admin.upload("/api/v1/customers/import?dry_run=false", form);
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.body["error_count"], 0, "{}", done.text);

@@ -361,3 +361,10 @@ impl TestApp {
         browser
     }
 }
+
+/// A multipart upload with one file part named `file`; add the other parts with `.text(…)`.
+pub fn file_form(file_name: &str, bytes: impl Into<Vec<u8>>) -> reqwest::blocking::multipart::Form {
+    let part =
+        reqwest::blocking::multipart::Part::bytes(bytes.into()).file_name(file_name.to_string());
+    reqwest::blocking::multipart::Form::new().part("file", part)
+}

@@ -2,13 +2,11 @@
 //! XLSX round trip with export, and access.
 
 use crate::helpers::*;
-use reqwest::blocking::multipart::{Form, Part};
+use reqwest::blocking::multipart::Form;
 use serde_json::{json, Value};
 
 fn form(file_name: &str, bytes: Vec<u8>, mapping: Value) -> Form {
-    Form::new()
-        .part("file", Part::bytes(bytes).file_name(file_name.to_string()))
-        .text("mapping", mapping.to_string())
+    file_form(file_name, bytes).text("mapping", mapping.to_string())
 }
 
 fn import(browser: &Browser, entity: &str, dry_run: bool, form: Form) -> Answer {
@@ -234,10 +232,7 @@ fn an_exported_xlsx_imports_back() {
     let file = admin.client_bytes("/api/v1/customers/export?format=xlsx");
     let preview = admin.upload(
         "/api/v1/customers/import/preview",
-        Form::new().part(
-            "file",
-            Part::bytes(file.clone()).file_name("customers.xlsx"),
-        ),
+        file_form("customers.xlsx", file.clone()),
     );
     assert_eq!(preview.status, 200, "{}", preview.text);
     assert_eq!(preview.body["rows"], 2);

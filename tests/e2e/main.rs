@@ -144,6 +144,15 @@ impl Texts {
     }
 }
 
+/// `target/e2e/{sub}`, created when missing: where screenshots and failed pages go.
+fn artifacts(sub: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/e2e")
+        .join(sub);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
 /// One run of the journeys: a server, a browser, a language and a screen.
 pub struct Run {
     pub server: Server,
@@ -167,8 +176,7 @@ impl Run {
     /// Saves a screenshot of the page as `target/e2e/shots/{run}-{name}.png`, for people to
     /// look at what the journeys saw.
     pub fn shoot(&self, name: &str) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e/shots");
-        let _ = std::fs::create_dir_all(&dir);
+        let dir = artifacts("shots");
         let _ = std::fs::write(
             dir.join(format!("{}-{name}.png", self.name)),
             self.browser.screenshot(),
@@ -179,9 +187,7 @@ impl Run {
     fn journey(&mut self, name: &str, steps: impl FnOnce(&mut Run)) {
         let outcome = catch_unwind(AssertUnwindSafe(|| steps(self)));
         if let Err(panic) = outcome {
-            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
-            let _ = std::fs::create_dir_all(&dir);
-            let base = dir.join(format!("{}-{name}", self.name));
+            let base = artifacts("").join(format!("{}-{name}", self.name));
             let png = base.with_extension("png");
             let html = base.with_extension("html");
             let _ = std::fs::write(&png, self.browser.screenshot());
