@@ -162,9 +162,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::picklists::configure)
                 .configure(entity::custom::configure)
                 .configure(entity::import::configure)
-                .configure(crm::followups::configure)
-                .configure(crm::customers::configure)
-                .configure(crm::pool::configure)
+                .configure(crm::configure)
                 // Last: `/{entity}` routes must not shadow the specific ones above.
                 .configure(entity::routes::configure)
                 .default_service(web::to(api_not_found)),

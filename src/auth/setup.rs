@@ -104,6 +104,7 @@ pub fn perform(
             params![key, value],
         )?;
     }
+    crate::crm::pipelines::seed_default(conn, input.language)?;
     users::create(
         conn,
         &input.username,

@@ -35,6 +35,7 @@ pub const CONTACTS: Entity = Entity {
     default_sort: "-updated_at",
     after_write: None,
     check: None,
+    prepare: None,
     instructions: &[],
     pooled: false,
 };

@@ -58,6 +58,7 @@ pub const CUSTOMERS: Entity = Entity {
     default_sort: "-updated_at",
     after_write: None,
     check: Some(refuse_duplicates),
+    prepare: None,
     instructions: &["confirm_duplicate"],
     pooled: true,
 };

@@ -16,11 +16,15 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 use super::customers::CUSTOMERS;
+use super::leads::LEADS;
+
+/// The records a follow-up may be about.
+const PARENTS: &[&str] = &["customers", "leads", "opportunities", "contracts"];
 
 pub const FOLLOWUPS: Entity = Entity {
     name: "followups",
     fields: &[
-        Field::new("entity", Kind::EntityName)
+        Field::new("entity", Kind::EntityName(PARENTS))
             .required()
             .create_only(),
         Field::new("record_id", Kind::Integer)
@@ -38,7 +42,7 @@ pub const FOLLOWUPS: Entity = Entity {
     visibility: Visibility::AnyParent {
         entity_field: "entity",
         id_field: "record_id",
-        parents: &["customers"],
+        parents: PARENTS,
     },
     title: "content",
     subtitle: "method",
@@ -46,15 +50,24 @@ pub const FOLLOWUPS: Entity = Entity {
     default_sort: "-followed_at",
     after_write: Some(refresh_parent),
     check: None,
+    prepare: None,
     instructions: &[],
     pooled: false,
 };
 
-/// Sets the parent's last follow-up time (the latest one) and next follow-up time (what the
-/// latest follow-up planned), counting only follow-ups outside the recycle bin.
+/// Sets the parent's last follow-up time (the latest one) and, for a customer, next follow-up
+/// time (what the latest follow-up planned), counting only follow-ups outside the recycle bin.
 fn refresh_parent(conn: &Connection, followup: &Value) -> Result<(), AppError> {
     let parent = followup["entity"].as_str().unwrap_or_default();
     let id = followup["record_id"].as_i64().unwrap_or_default();
+    if parent == LEADS.name {
+        conn.execute(
+            "UPDATE leads SET last_followup_at = (SELECT max(followed_at) FROM followups
+                 WHERE entity = 'leads' AND record_id = ?1 AND deleted_at IS NULL) WHERE id = ?1",
+            [id],
+        )?;
+        return Ok(());
+    }
     if parent != CUSTOMERS.name {
         return Ok(());
     }

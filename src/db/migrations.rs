@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_saved_views.sql"),
     include_str!("migrations/007_imports.sql"),
     include_str!("migrations/008_custom_fields.sql"),
+    include_str!("migrations/009_sales.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -40,8 +40,18 @@ pub enum Kind {
     Url,
     /// Free labels, stored as a JSON array of strings.
     Tags,
-    /// The name of an entity (the parent of a polymorphic link such as follow-ups).
-    EntityName,
+    /// The name of one of the listed entities (the parent of a polymorphic link such as
+    /// follow-ups, or the record a task is about).
+    EntityName(&'static [&'static str]),
+    /// The id of a row of a configuration table with `id` and `name` columns (pipelines and
+    /// their stages): options an administrator keeps, not records.
+    Lookup(&'static str),
+    /// A three-letter currency code beside money fields; the company's currency when a create
+    /// leaves it out.
+    Currency,
+    /// Line items (`product_id`, `quantity`, `unit_price`, `discount_bp`, with each line's
+    /// `total`) as a JSON array; `lines::settle` parses them and keeps `amount` equal to their sum.
+    Lines,
 }
 
 impl Kind {
@@ -63,13 +73,21 @@ impl Kind {
             Kind::Email => "email",
             Kind::Url => "url",
             Kind::Tags => "tags",
-            Kind::EntityName => "entity",
+            Kind::EntityName(_) => "entity",
+            Kind::Lookup(_) => "lookup",
+            Kind::Currency => "currency",
+            Kind::Lines => "lines",
         }
     }
 
     /// Stored as a JSON array of strings.
     pub fn is_list(self) -> bool {
         matches!(self, Kind::MultiPicklist | Kind::Tags)
+    }
+
+    /// Stored as JSON text that reads back as an array or object.
+    pub fn is_json(self) -> bool {
+        self.is_list() || self == Kind::Lines
     }
 }
 
@@ -95,6 +113,9 @@ pub struct Field {
     pub hidden: bool,
     /// The administrator's label, Chinese and English, instead of the translation files'.
     pub label: Option<[&'static str; 2]>,
+    /// Computed, not stored: an SQL expression over the record's columns, with `{t}` standing
+    /// for the table's alias (a contract's outstanding amount). Always a system field.
+    pub expr: Option<&'static str>,
 }
 
 impl Field {
@@ -111,7 +132,16 @@ impl Field {
             custom: false,
             hidden: false,
             label: None,
+            expr: None,
         }
+    }
+
+    /// A field computed by `expr` (see `Field::expr`).
+    pub const fn computed(name: &'static str, kind: Kind, expr: &'static str) -> Field {
+        let mut field = Field::new(name, kind);
+        field.expr = Some(expr);
+        field.system = true;
+        field
     }
 
     /// The field's label: the administrator's, else the translation files'.
@@ -125,7 +155,9 @@ impl Field {
 
     /// The SQL expression of the field's value in the table aliased `alias`.
     pub fn column(&self, alias: &str) -> String {
-        if self.custom {
+        if let Some(expr) = self.expr {
+            format!("({})", expr.replace("{t}", alias))
+        } else if self.custom {
             format!("json_extract({alias}.extra, '$.{}')", self.name)
         } else {
             format!("{alias}.{}", self.name)
@@ -183,6 +215,12 @@ pub enum Visibility {
     },
 }
 
+/// Completes or corrects a create or update body before it is parsed, with the caller's rights,
+/// the body and, on update, the record as it is: e.g. an opportunity's probability follows its
+/// stage, line items set the amount, a contract gets its number. Its errors refuse the write.
+pub type Prepare =
+    fn(&Connection, &Rights, &mut Map<String, Value>, Option<&Value>) -> Result<(), AppError>;
+
 /// Rules of one entity beyond the generic ones, run inside the write transaction.
 pub type AfterWrite = fn(&Connection, &Value) -> Result<(), AppError>;
 
@@ -209,6 +247,7 @@ pub struct Entity {
     /// is afterwards), e.g. follow-ups keep their customer's next follow-up time.
     pub after_write: Option<AfterWrite>,
     pub check: Option<Check>,
+    pub prepare: Option<Prepare>,
     /// Request keys that are not fields but instructions to `check` (never stored).
     pub instructions: &'static [&'static str],
     /// Records without an owner form a public pool (公海) that anyone with the view right may
@@ -233,6 +272,23 @@ impl Entity {
 
     pub fn searchable_custom(&self) -> impl Iterator<Item = &'static Field> {
         self.fields.iter().filter(|f| f.searchable && f.custom)
+    }
+
+    /// The pair of fields that name another record by entity and id: a follow-up's parent, the
+    /// record a task is about.
+    pub fn record_link(&self) -> Option<(&'static str, &'static str)> {
+        match self.visibility {
+            Visibility::AnyParent {
+                entity_field,
+                id_field,
+                ..
+            } => Some((entity_field, id_field)),
+            _ => self
+                .fields
+                .iter()
+                .find(|f| matches!(f.kind, Kind::EntityName(_)))
+                .map(|f| (f.name, "record_id")),
+        }
     }
 
     pub fn fts_table(&self) -> String {

@@ -42,6 +42,7 @@ const PROBES: Entity = Entity {
     default_sort: "-updated_at",
     after_write: None,
     check: None,
+    prepare: None,
     instructions: &[],
     pooled: false,
 };

@@ -73,7 +73,7 @@ fn columns(entity: &Entity, module: &ModuleRights, texts: Texts) -> Vec<Column> 
         }
         let by_name = matches!(
             field.kind,
-            Kind::User | Kind::Department | Kind::Reference(_)
+            Kind::User | Kind::Department | Kind::Reference(_) | Kind::Lookup(_)
         );
         columns.push(Column {
             key: field.name,

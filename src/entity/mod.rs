@@ -9,6 +9,7 @@ mod engine_tests;
 pub mod export;
 pub mod history;
 pub mod import;
+pub mod lines;
 pub mod meta;
 pub mod picklists;
 pub mod query;

@@ -17,6 +17,7 @@ const ID: Field = Field::new("id", Kind::Integer).sortable();
 const CREATED_AT: Field = Field::new("created_at", Kind::DateTime).sortable();
 const UPDATED_AT: Field = Field::new("updated_at", Kind::DateTime).sortable();
 const OWNER: Field = Field::new("owner_id", Kind::User).sortable();
+const CREATED_BY: Field = Field::new("created_by", Kind::User);
 const DEPARTMENT: Field = Field::new("department_id", Kind::Department).sortable();
 
 /// A field of `entity` (or a bookkeeping column) as the caller may query it.
@@ -25,6 +26,7 @@ pub fn queryable(entity: &Entity, rights: &ModuleRights, name: &str) -> Option<F
         "id" => Some(ID),
         "created_at" => Some(CREATED_AT),
         "updated_at" => Some(UPDATED_AT),
+        "created_by" => Some(CREATED_BY),
         "owner_id" if entity.is_owned() => Some(OWNER),
         "department_id" if entity.is_owned() => Some(DEPARTMENT),
         _ => None,
@@ -216,9 +218,13 @@ fn is_text(kind: Kind) -> bool {
 /// the company's time zone).
 fn filter_value(kind: Kind, text: &str, zone: chrono_tz::Tz) -> Option<Sql> {
     match kind {
-        Kind::Integer | Kind::Money | Kind::User | Kind::Department | Kind::Reference(_) => {
-            text.parse::<i64>().ok().map(Sql::Integer)
-        }
+        Kind::Integer
+        | Kind::Money
+        | Kind::User
+        | Kind::Department
+        | Kind::Reference(_)
+        | Kind::Lookup(_) => text.parse::<i64>().ok().map(Sql::Integer),
+        Kind::Lines => None,
         Kind::Bool => match text {
             "true" | "1" => Some(Sql::Integer(1)),
             "false" | "0" => Some(Sql::Integer(0)),

@@ -259,7 +259,8 @@ pub fn value(field: &Field, text: &str, lookups: &Lookups) -> Value {
             .departments
             .get(text)
             .map_or_else(|| json!(text), |id| json!(id)),
-        Kind::Reference(_) => text
+        Kind::Lines => serde_json::from_str(text).unwrap_or_else(|_| json!(text)),
+        Kind::Reference(_) | Kind::Lookup(_) => text
             .trim_start_matches('#')
             .parse::<i64>()
             .map_or(json!(text), |id| json!(id)),

@@ -118,6 +118,10 @@ fn display_columns(entity: &Entity, rights: &Rights) -> Vec<(&'static str, Strin
         match field.kind {
             Kind::User => columns.push((field.name, user_name(&column))),
             Kind::Department => columns.push((field.name, department_name(&column))),
+            Kind::Lookup(table) => columns.push((
+                field.name,
+                format!("(SELECT name FROM {table} WHERE id = {column})"),
+            )),
             Kind::Reference(target) => {
                 if let Some(sql) = title_of(rights, target, &column) {
                     columns.push((field.name, sql));
@@ -126,13 +130,8 @@ fn display_columns(entity: &Entity, rights: &Rights) -> Vec<(&'static str, Strin
             _ => {}
         }
     }
-    if let Visibility::AnyParent {
-        entity_field,
-        id_field,
-        parents,
-    } = entity.visibility
-    {
-        let cases = parents
+    if let Some((entity_field, id_field)) = entity.record_link() {
+        let cases = linkable(entity)
             .iter()
             .filter_map(|p| {
                 let title = title_of(rights, p, &format!("t.{id_field}"))?;
@@ -143,6 +142,17 @@ fn display_columns(entity: &Entity, rights: &Rights) -> Vec<(&'static str, Strin
         columns.push((id_field, format!("(CASE t.{entity_field} {cases} END)")));
     }
     columns
+}
+
+/// The entities a record link (`Entity::record_link`) may name.
+fn linkable(entity: &Entity) -> &'static [&'static str] {
+    let Some((entity_field, _)) = entity.record_link() else {
+        return &[];
+    };
+    match entity.field(entity_field).map(|f| f.kind) {
+        Some(Kind::EntityName(names)) => names,
+        _ => &[],
+    }
 }
 
 fn user_name(column: &str) -> String {
@@ -156,7 +166,7 @@ fn department_name(column: &str) -> String {
 fn title_of(rights: &Rights, target: &str, column: &str) -> Option<String> {
     let entity = crm::find(target)?;
     Some(format!(
-        "(SELECT r.{title} FROM {target} r WHERE r.id = {column} AND r.deleted_at IS NULL AND {})",
+        "(SELECT CAST(r.{title} AS TEXT) FROM {target} r WHERE r.id = {column} AND r.deleted_at IS NULL AND {})",
         visible(rights, entity, "r"),
         title = entity.title
     ))
@@ -331,9 +341,13 @@ fn parse_changes(
         }
     }
     if creating {
-        for field in entity.fields.iter().filter(|f| f.defaults_to_now) {
-            if !body.contains_key(field.name) {
+        for field in entity.fields.iter().filter(|f| !body.contains_key(f.name)) {
+            if field.defaults_to_now {
                 changes.values.push((field, Sql::Integer(now_ms())));
+            } else if field.kind == Kind::Currency {
+                changes
+                    .values
+                    .push((field, Sql::Text(company_currency(conn)?)));
             }
         }
         for field in entity.fields.iter().filter(|f| f.required && !f.system) {
@@ -346,6 +360,17 @@ fn parse_changes(
     check_links(conn, entity, caller.rights, &changes.values, &mut errors)?;
     errors.into_result()?;
     Ok(changes)
+}
+
+pub fn company_currency(conn: &Connection) -> rusqlite::Result<String> {
+    let currency: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'company.currency'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(currency.unwrap_or_else(|| "CNY".into()))
 }
 
 /// The new owner named in a body, with their department: an active user the caller may hand
@@ -389,15 +414,6 @@ fn check_links(
     let value_of = |name: &str| values.iter().find(|(f, _)| f.name == name).map(|(_, v)| v);
     for (field, value) in values {
         let Sql::Integer(id) = value else {
-            if let (Kind::EntityName, Sql::Text(name)) = (field.kind, value) {
-                if !parent_names(entity).contains(&name.as_str()) {
-                    errors.add(
-                        field.name,
-                        "one_of",
-                        json!({ "options": parent_names(entity).join(", ") }),
-                    );
-                }
-            }
             continue;
         };
         let found = match field.kind {
@@ -411,6 +427,11 @@ fn check_links(
                 [id],
                 |r| r.get(0),
             )?,
+            Kind::Lookup(table) => conn.query_row(
+                &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"),
+                [id],
+                |r| r.get(0),
+            )?,
             Kind::Reference(target) => is_visible(conn, rights, target, *id)?,
             _ => true,
         };
@@ -418,12 +439,7 @@ fn check_links(
             errors.add(field.name, "not_found", json!({}));
         }
     }
-    if let Visibility::AnyParent {
-        entity_field,
-        id_field,
-        ..
-    } = entity.visibility
-    {
+    if let Some((entity_field, id_field)) = entity.record_link() {
         if let (Some(Sql::Text(parent)), Some(Sql::Integer(id))) =
             (value_of(entity_field), value_of(id_field))
         {
@@ -433,13 +449,6 @@ fn check_links(
         }
     }
     Ok(())
-}
-
-fn parent_names(entity: &Entity) -> &'static [&'static str] {
-    match entity.visibility {
-        Visibility::AnyParent { parents, .. } => parents,
-        _ => &[],
-    }
 }
 
 /// Writes the record's row in the entity's full-text index, in the caller's transaction; a
@@ -492,6 +501,21 @@ fn set_custom(base: &str, custom: Vec<(&Field, Sql)>, sql_values: &mut Vec<Sql>)
     Some(format!("json_set({base}, {})", pairs.join(", ")))
 }
 
+/// The body after the entity's `prepare` rule (the body itself when it has none).
+fn prepared(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    body: &Map<String, Value>,
+    before: Option<&Value>,
+) -> Result<Map<String, Value>, AppError> {
+    let mut body = body.clone();
+    if let Some(prepare) = entity.prepare {
+        prepare(conn, rights, &mut body, before)?;
+    }
+    Ok(body)
+}
+
 fn check(
     conn: &Connection,
     entity: &Entity,
@@ -505,10 +529,16 @@ fn check(
     }
 }
 
-fn after_write(conn: &Connection, entity: &Entity, record: &Value) -> Result<(), AppError> {
+/// Runs the entity's `after_write` hook and answers the record as it then is (the hook may keep
+/// system fields of the record itself, such as an opportunity's close time).
+fn after_write(conn: &Connection, entity: &Entity, record: Value) -> Result<Value, AppError> {
     match entity.after_write {
-        Some(hook) => hook(conn, record),
-        None => Ok(()),
+        Some(hook) => {
+            hook(conn, &record)?;
+            let id = record["id"].as_i64().unwrap_or_default();
+            read_back(conn, entity, id)
+        }
+        None => Ok(record),
     }
 }
 
@@ -521,6 +551,7 @@ pub fn create(
     body: &Map<String, Value>,
 ) -> Result<Value, AppError> {
     let module = caller.rights.require(entity.name, Action::Create)?;
+    let body = &prepared(tx, entity, caller.rights, body, None)?;
     let changes = parse_changes(tx, entity, caller, &module, body, true)?;
     let now = now_ms();
     let mut columns = vec!["created_by", "created_at", "updated_at"];
@@ -564,7 +595,7 @@ pub fn create(
     let record = read_back(tx, entity, id)?;
     check(tx, entity, caller.rights, &record, body)?;
     history::record_created(tx, entity, caller.actor, &record)?;
-    after_write(tx, entity, &record)?;
+    let record = after_write(tx, entity, record)?;
     Ok(for_caller(record, &module))
 }
 
@@ -611,6 +642,7 @@ pub fn update(
         _ => return Err(AppError::field("version", "required", json!({}))),
     };
     let before = current(tx, entity, caller.rights, &module, id, Some(version))?;
+    let body = &prepared(tx, entity, caller.rights, body, Some(&before))?;
     let changes = parse_changes(tx, entity, caller, &module, body, false)?;
     let mut sets = Vec::new();
     let mut sql_values = Vec::new();
@@ -645,7 +677,7 @@ pub fn update(
     let after = read_back(tx, entity, id)?;
     check(tx, entity, caller.rights, &after, body)?;
     history::record_updated(tx, entity, caller.actor, &before, &after)?;
-    after_write(tx, entity, &after)?;
+    let after = after_write(tx, entity, after)?;
     Ok(for_caller(after, &module))
 }
 
@@ -669,7 +701,7 @@ pub fn delete(tx: &Connection, entity: &Entity, caller: &Caller, id: i64) -> Res
         Some((entity.name, id)),
         json!({}),
     )?;
-    after_write(tx, entity, &record)
+    after_write(tx, entity, record).map(drop)
 }
 
 /// Brings a record back from the recycle bin (needs the delete right on it).
@@ -698,7 +730,7 @@ pub fn restore(
         Some((entity.name, id)),
         json!({}),
     )?;
-    after_write(tx, entity, &record)?;
+    let record = after_write(tx, entity, record)?;
     Ok(for_caller(record, &module))
 }
 
@@ -713,25 +745,55 @@ pub fn set_owner(
     owner: Option<(i64, Option<i64>)>,
     action: &str,
 ) -> Result<Value, AppError> {
-    let before = read_back(tx, entity, id)?;
     let (owner_id, department_id) = owner.map_or((None, None), |(o, d)| (Some(o), d));
+    let values = [
+        ("owner_id", owner_id.map_or(Sql::Null, Sql::Integer)),
+        (
+            "department_id",
+            department_id.map_or(Sql::Null, Sql::Integer),
+        ),
+    ];
+    set_system_fields(tx, entity, actor, id, &values, action)
+}
+
+/// Sets columns that only the system writes (an owner, a lead's conversion), with a new version
+/// and the change in the record's history as `action`. The caller has decided it may.
+pub fn set_system_fields(
+    tx: &Connection,
+    entity: &Entity,
+    actor: &Actor,
+    id: i64,
+    values: &[(&str, Sql)],
+    action: &str,
+) -> Result<Value, AppError> {
+    let before = read_back(tx, entity, id)?;
+    let sets: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!("{column} = ?{}", i + 1))
+        .collect();
+    let mut bound: Vec<Sql> = values.iter().map(|(_, v)| v.clone()).collect();
+    bound.push(Sql::Integer(now_ms()));
+    bound.push(Sql::Integer(id));
     tx.execute(
         &format!(
-            "UPDATE {} SET owner_id = ?1, department_id = ?2, version = version + 1,
-                 updated_at = ?3 WHERE id = ?4",
-            entity.name
+            "UPDATE {} SET {}, version = version + 1, updated_at = ?{} WHERE id = ?{}",
+            entity.name,
+            sets.join(", "),
+            bound.len() - 1,
+            bound.len()
         ),
-        params![owner_id, department_id, now_ms(), id],
+        params_from_iter(bound),
     )?;
     let after = read_back(tx, entity, id)?;
-    let changes: Vec<Value> = ["owner_id", "department_id"]
+    let changes: Vec<Value> = values
         .iter()
+        .map(|(f, _)| *f)
         .filter(|f| before[*f] != after[*f])
-        .map(|f| json!({ "field": f, "old": before[*f], "new": after[*f] }))
+        .map(|f| json!({ "field": f, "old": before[f], "new": after[f] }))
         .collect();
     history::record_changes(tx, entity, actor, id, action, &json!(changes))?;
-    after_write(tx, entity, &after)?;
-    Ok(after)
+    after_write(tx, entity, after)
 }
 
 /// Hands every record `from` owns, in every owned entity, to `to` (and `to`'s department).

@@ -37,14 +37,16 @@ fn groupable(kind: Kind) -> bool {
             | Kind::Bool
             | Kind::User
             | Kind::Department
+            | Kind::Lookup(_)
     )
 }
 
 /// The SQL that names a group's value for people.
-fn label_sql(field: &Field) -> Option<&'static str> {
+fn label_sql(field: &Field) -> Option<String> {
     match field.kind {
-        Kind::User => Some("(SELECT display_name FROM users WHERE id = g)"),
-        Kind::Department => Some("(SELECT name FROM departments WHERE id = g)"),
+        Kind::User => Some("(SELECT display_name FROM users WHERE id = g)".into()),
+        Kind::Department => Some("(SELECT name FROM departments WHERE id = g)".into()),
+        Kind::Lookup(table) => Some(format!("(SELECT name FROM {table} WHERE id = g)")),
         _ => None,
     }
 }

@@ -30,7 +30,7 @@ pub fn parse(field: &Field, raw: &Value, options: &[String]) -> Result<Sql, Refu
     if blank {
         return if field.required {
             refuse("required")
-        } else if field.kind.is_list() {
+        } else if field.kind.is_json() {
             Ok(Sql::Text("[]".into()))
         } else if field.kind == Kind::Bool {
             Ok(Sql::Integer(0))
@@ -66,7 +66,7 @@ pub fn parse(field: &Field, raw: &Value, options: &[String]) -> Result<Sql, Refu
             "invalid_tags",
             json!({ "max": TAG_MAX_CHARS, "count": TAGS_MAX }),
         )),
-        Kind::User | Kind::Department | Kind::Reference(_) => raw
+        Kind::User | Kind::Department | Kind::Reference(_) | Kind::Lookup(_) => raw
             .as_i64()
             .filter(|id| *id > 0)
             .map(Sql::Integer)
@@ -74,10 +74,21 @@ pub fn parse(field: &Field, raw: &Value, options: &[String]) -> Result<Sql, Refu
         Kind::Phone => phone(raw),
         Kind::Email => email(raw),
         Kind::Url => url(raw),
-        Kind::EntityName => raw
+        Kind::EntityName(names) => match raw.as_str().map(str::trim) {
+            Some(name) if names.contains(&name) => Ok(Sql::Text(name.into())),
+            _ => Err(("one_of", json!({ "options": names.join(", ") }))),
+        },
+        Kind::Currency => raw
             .as_str()
-            .map(|s| Sql::Text(s.trim().into()))
-            .ok_or(("invalid", json!({}))),
+            .map(str::trim)
+            .filter(|c| c.len() == 3 && c.chars().all(|c| c.is_ascii_uppercase()))
+            .map(|c| Sql::Text(c.into()))
+            .ok_or(("invalid_currency", json!({}))),
+        // Settled by `lines::settle` before parsing; here they are only stored.
+        Kind::Lines => match raw {
+            Value::Array(_) => Ok(Sql::Text(raw.to_string())),
+            _ => refuse("invalid_lines"),
+        },
     }
 }
 
@@ -165,7 +176,7 @@ fn url(raw: &Value) -> Result<Sql, Refusal> {
 pub fn to_json(kind: Kind, value: ValueRef) -> Value {
     match (kind, value) {
         (_, ValueRef::Null) => {
-            if kind.is_list() {
+            if kind.is_json() {
                 json!([])
             } else {
                 Value::Null
@@ -173,7 +184,7 @@ pub fn to_json(kind: Kind, value: ValueRef) -> Value {
         }
         (Kind::DateTime, ValueRef::Integer(ms)) => json!(rfc3339(ms)),
         (Kind::Bool, ValueRef::Integer(n)) => json!(n != 0),
-        (k, ValueRef::Text(text)) if k.is_list() => {
+        (k, ValueRef::Text(text)) if k.is_json() => {
             serde_json::from_slice(text).unwrap_or_else(|_| json!([]))
         }
         (_, ValueRef::Integer(n)) => json!(n),
@@ -188,6 +199,7 @@ pub fn to_cell(kind: Kind, value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
+        Value::Array(_) if kind == Kind::Lines => value.to_string(),
         Value::Array(items) => items
             .iter()
             .filter_map(Value::as_str)

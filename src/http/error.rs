@@ -97,6 +97,15 @@ impl AppError {
         }))
     }
 
+    /// The same error about a part of a larger request: every field is named `{part}.{field}`
+    /// (a lead conversion's `opportunity.amount`).
+    pub fn within(mut self, part: &str) -> Self {
+        for error in &mut self.0.fields.0 {
+            error.field = format!("{part}.{}", error.field);
+        }
+        self
+    }
+
     pub fn with_params(mut self, params: Value) -> Self {
         self.params = params;
         self

@@ -268,13 +268,99 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "settings",
         "Apply the pool rules now",
     ),
+    (
+        "post",
+        "/api/v1/leads/assign",
+        "leads",
+        "Round-robin within a department",
+    ),
+    (
+        "post",
+        "/api/v1/leads/{id}/convert",
+        "leads",
+        "Convert a lead",
+    ),
+    (
+        "post",
+        "/api/v1/leads/{id}/disqualify",
+        "leads",
+        "Disqualify a lead",
+    ),
+    (
+        "get",
+        "/api/v1/pipelines",
+        "opportunities",
+        "Pipelines and stages",
+    ),
+    ("post", "/api/v1/pipelines", "settings", "Create a pipeline"),
+    (
+        "put",
+        "/api/v1/pipelines/{id}",
+        "settings",
+        "Change a pipeline",
+    ),
+    (
+        "delete",
+        "/api/v1/pipelines/{id}",
+        "settings",
+        "Delete an unused pipeline",
+    ),
+    (
+        "get",
+        "/api/v1/opportunities/board",
+        "opportunities",
+        "Kanban board",
+    ),
+    (
+        "get",
+        "/api/v1/opportunities/funnel",
+        "opportunities",
+        "Sales funnel",
+    ),
+    (
+        "get",
+        "/api/v1/opportunities/{id}/stages",
+        "opportunities",
+        "Stage history",
+    ),
+    (
+        "get",
+        "/api/v1/forecast",
+        "opportunities",
+        "Weighted forecast",
+    ),
+    (
+        "get",
+        "/api/v1/settings/contracts",
+        "contracts",
+        "Contract number pattern",
+    ),
+    (
+        "put",
+        "/api/v1/settings/contracts",
+        "settings",
+        "Change the number pattern",
+    ),
+    ("get", "/api/v1/targets", "targets", "Targets of a year"),
+    (
+        "put",
+        "/api/v1/targets",
+        "settings",
+        "Replace the targets of a year",
+    ),
+    (
+        "get",
+        "/api/v1/targets/attainment",
+        "targets",
+        "Targets against actuals",
+    ),
 ];
 
 /// A field's JSON schema as the API shows it.
 fn schema(kind: Kind) -> Value {
     match kind {
         Kind::Text { max } => json!({ "type": "string", "maxLength": max }),
-        Kind::LongText | Kind::Phone | Kind::EntityName | Kind::Picklist => {
+        Kind::LongText | Kind::Phone | Kind::EntityName(_) | Kind::Picklist | Kind::Currency => {
             json!({ "type": "string" })
         }
         Kind::Integer => json!({ "type": "integer" }),
@@ -285,7 +371,10 @@ fn schema(kind: Kind) -> Value {
         Kind::MultiPicklist | Kind::Tags => {
             json!({ "type": "array", "items": { "type": "string" } })
         }
-        Kind::User | Kind::Department | Kind::Reference(_) => json!({ "type": "integer" }),
+        Kind::User | Kind::Department | Kind::Reference(_) | Kind::Lookup(_) => {
+            json!({ "type": "integer" })
+        }
+        Kind::Lines => json!({ "type": "array", "items": { "type": "object" } }),
         Kind::Email => json!({ "type": "string", "format": "email" }),
         Kind::Url => json!({ "type": "string", "format": "uri" }),
     }

@@ -6,11 +6,14 @@ use crate::helpers::*;
 use crate::records::urlencode;
 use serde_json::{json, Value};
 
-/// One line per entity: how to create one of its records under the customer `{customer}`, and
-/// the list that shows it (or its children) on the customer's page.
+/// The ids of the records created so far for the matrix, by entity.
+type Ids = std::collections::HashMap<&'static str, i64>;
+
+/// One line per entity: how to create one of its records (under the customer and contract made
+/// before it), and a list that shows it (`{customer}`, `{contract}` and `{id}` are filled in).
 struct Case {
     entity: &'static str,
-    body: fn(customer: i64, token: &str) -> Value,
+    body: fn(ids: &Ids, token: &str) -> Value,
     related: &'static str,
     /// A field the list's chart may group by.
     group_by: &'static str,
@@ -25,24 +28,98 @@ const CASES: &[Case] = &[
     },
     Case {
         entity: "contacts",
-        body: |customer, token| json!({"customer_id": customer, "name": format!("Contact {token}")}),
+        body: |ids, token| json!({"customer_id": ids["customers"], "name": format!("Contact {token}")}),
         related: "contacts?filter[customer_id]={customer}",
         group_by: "decision_maker",
     },
     Case {
         entity: "followups",
-        body: |customer, token| {
-            json!({"entity": "customers", "record_id": customer, "method": "visit",
+        body: |ids, token| {
+            json!({"entity": "customers", "record_id": ids["customers"], "method": "visit",
                    "content": format!("Visited {token}")})
         },
         related: "followups?filter[entity]=customers&filter[record_id]={customer}",
         group_by: "method",
     },
+    Case {
+        entity: "leads",
+        body: |_, token| json!({"name": format!("Lead {token}"), "source": "website"}),
+        related: "leads?filter[id]={id}",
+        group_by: "source",
+    },
+    Case {
+        entity: "opportunities",
+        body: |ids, token| json!({"name": format!("Deal {token}"), "customer_id": ids["customers"], "amount": 500}),
+        related: "opportunities?filter[customer_id]={customer}",
+        group_by: "stage_id",
+    },
+    Case {
+        entity: "products",
+        body: |_, token| json!({"name": format!("Product {token}"), "category": "service"}),
+        related: "products?filter[id]={id}",
+        group_by: "category",
+    },
+    Case {
+        entity: "contracts",
+        body: |ids, token| {
+            json!({"name": format!("Contract {token}"), "customer_id": ids["customers"],
+                   "amount": 1000})
+        },
+        related: "contracts?filter[customer_id]={customer}",
+        group_by: "status",
+    },
+    Case {
+        entity: "payment_plans",
+        body: |ids, token| {
+            json!({"contract_id": ids["contracts"], "instalment": 1, "due_date": "2030-01-31",
+                   "amount": 100, "notes": format!("Plan {token}")})
+        },
+        related: "payment_plans?filter[contract_id]={contract}",
+        group_by: "overdue",
+    },
+    Case {
+        entity: "payments",
+        body: |ids, token| {
+            json!({"contract_id": ids["contracts"], "amount": 100, "received_at": "2030-01-02",
+                   "method": "cash", "notes": format!("Paid {token}")})
+        },
+        related: "payments?filter[contract_id]={contract}",
+        group_by: "method",
+    },
+    Case {
+        entity: "invoices",
+        body: |ids, token| {
+            json!({"contract_id": ids["contracts"], "type": "receipt", "amount": 100,
+                   "number": format!("INV-{token}")})
+        },
+        related: "invoices?filter[contract_id]={contract}",
+        group_by: "type",
+    },
+    Case {
+        entity: "tasks",
+        body: |ids, token| {
+            json!({"title": format!("Task {token}"), "entity": "customers",
+                   "record_id": ids["customers"]})
+        },
+        related: "tasks?filter[entity]=customers&filter[record_id]={customer}",
+        group_by: "priority",
+    },
 ];
 
-const MODULES: &[&str] = &["customers", "contacts", "followups"];
+const MODULES: &[&str] = &[
+    "customers",
+    "contacts",
+    "followups",
+    "leads",
+    "opportunities",
+    "products",
+    "contracts",
+    "payment_plans",
+    "payments",
+    "invoices",
+    "tasks",
+];
 const ALL_ACTIONS: &[&str] = &["view", "create", "edit", "delete", "export", "import"];
-
 /// Every column of a row, as text: the "byte-for-byte unchanged" witness.
 fn snapshot(app: &TestApp, table: &str, id: i64) -> String {
     let conn = app.sql();
@@ -113,23 +190,21 @@ impl Org {
     }
 }
 
-/// The records one owner creates for the matrix: a customer, a contact and a follow-up of it.
-fn records(owner: &Browser, token: &str) -> (i64, Vec<i64>) {
-    let mut customer = 0;
+/// The records one owner creates for the matrix: one of every entity.
+fn records(owner: &Browser, token: &str) -> (Ids, Vec<i64>) {
+    let mut made = Ids::new();
     let mut ids = Vec::new();
     for case in CASES {
         let answer = owner.post(
             &format!("/api/v1/{}", case.entity),
-            (case.body)(customer, token),
+            (case.body)(&made, token),
         );
         assert_eq!(answer.status, 201, "{}: {}", case.entity, answer.text);
         let id = answer.body["id"].as_i64().unwrap();
-        if case.entity == "customers" {
-            customer = id;
-        }
+        made.insert(case.entity, id);
         ids.push(id);
     }
-    (customer, ids)
+    (made, ids)
 }
 
 /// Checks every route of every entity for `viewer`, expecting the records to be visible or not.
@@ -138,7 +213,7 @@ fn check_routes(
     viewer: &Browser,
     who: &str,
     token: &str,
-    customer: i64,
+    made: &Ids,
     ids: &[i64],
     inside: bool,
 ) {
@@ -220,7 +295,10 @@ fn check_routes(
         }
         let related = viewer.get(&format!(
             "/api/v1/{}",
-            case.related.replace("{customer}", &customer.to_string())
+            case.related
+                .replace("{customer}", &made["customers"].to_string())
+                .replace("{contract}", &made["contracts"].to_string())
+                .replace("{id}", &id.to_string())
         ));
         assert_eq!(related.status, 200, "related: {label}");
         assert_eq!(
@@ -279,7 +357,7 @@ fn every_scope_admits_exactly_its_records_on_every_route() {
     let org = organisation();
     let owner = org.user("owner", org.team_a1, "own");
     let token = "MatrixToken42";
-    let (customer, ids) = records(&owner, token);
+    let (made, ids) = records(&owner, token);
     let matrix = [
         ("owner", org.team_a1, "own", true),
         ("peer", org.team_a1, "own", false),
@@ -300,7 +378,7 @@ fn every_scope_admits_exactly_its_records_on_every_route() {
             &viewer,
             &format!("{name} ({scope})"),
             token,
-            customer,
+            &made,
             &ids,
             inside,
         );
@@ -311,7 +389,7 @@ fn every_scope_admits_exactly_its_records_on_every_route() {
 fn every_missing_action_is_forbidden() {
     let org = organisation();
     let owner = org.user("owner", org.team_a1, "all");
-    let (customer, ids) = records(&owner, "ActionToken");
+    let (made, ids) = records(&owner, "ActionToken");
     for missing in ["view", "create", "edit", "delete", "export", "import"] {
         let actions: Vec<&str> = ALL_ACTIONS
             .iter()
@@ -348,10 +426,7 @@ fn every_missing_action_is_forbidden() {
                 ("view", user.get(&format!("{base}/{id}/history"))),
                 (
                     "create",
-                    user.post(
-                        &base,
-                        (case.body)(customer, &format!("Forbidden {missing}")),
-                    ),
+                    user.post(&base, (case.body)(&made, &format!("Forbidden {missing}"))),
                 ),
                 (
                     "edit",

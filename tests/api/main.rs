@@ -12,4 +12,5 @@ mod operations;
 mod organisation;
 mod pool;
 mod records;
+mod sales;
 mod setup;
