@@ -162,6 +162,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::picklists::configure)
                 .configure(entity::custom::configure)
                 .configure(entity::import::configure)
+                .configure(entity::attachments::configure)
                 .configure(crm::configure)
                 // Last: `/{entity}` routes must not shadow the specific ones above.
                 .configure(entity::routes::configure)

@@ -94,8 +94,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Days ahead the "upcoming" list reaches.
 const UPCOMING_DAYS: u64 = 7;
 
-/// The caller's customers due for a follow-up: overdue, today and the coming week, by the
-/// caller's own calendar day.
+/// The caller's customers due for a follow-up (overdue, today and the coming week, by the
+/// caller's own calendar day), their active contracts about to end and their unpaid
+/// instalments due within the week.
 async fn reminders(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -148,7 +149,16 @@ async fn reminders(
                     upcoming.push(item);
                 }
             }
-            Ok(json!({ "overdue": overdue, "today": due_today, "upcoming": upcoming }))
+            let horizon = today
+                .checked_add_days(Days::new(UPCOMING_DAYS))
+                .unwrap_or(today)
+                .format("%Y-%m-%d")
+                .to_string();
+            Ok(json!({
+                "overdue": overdue, "today": due_today, "upcoming": upcoming,
+                "expiring_contracts": super::contracts::expiring(conn, &rights, today)?,
+                "payments_due": super::payments::due(conn, &rights, &horizon)?,
+            }))
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))

@@ -61,7 +61,28 @@ pub struct Upload {
     pub confirm_duplicates: bool,
 }
 
-fn invalid_upload(error: impl std::fmt::Display) -> AppError {
+/// The bytes of one multipart part, refused with `file_too_large` on `name` past `limit`.
+pub async fn read_part(
+    part: &mut actix_multipart::Field,
+    name: &str,
+    limit: usize,
+) -> Result<Vec<u8>, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = part.next().await {
+        let chunk = chunk.map_err(invalid_upload)?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(AppError::field(
+                name,
+                "file_too_large",
+                json!({ "max_mb": limit / (1024 * 1024) }),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+pub fn invalid_upload(error: impl std::fmt::Display) -> AppError {
     AppError::bad_request("invalid_upload").with_params(json!({ "detail": error.to_string() }))
 }
 
@@ -84,18 +105,7 @@ async fn read_upload(mut payload: Multipart) -> Result<Upload, AppError> {
                 .to_string();
             has_file = true;
         }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.next().await {
-            let chunk = chunk.map_err(invalid_upload)?;
-            if bytes.len() + chunk.len() > limit {
-                return Err(AppError::field(
-                    &name,
-                    "file_too_large",
-                    json!({ "max_mb": limit / (1024 * 1024) }),
-                ));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = read_part(&mut part, &name, limit).await?;
         let text = || String::from_utf8_lossy(&bytes).trim().to_string();
         match name.as_str() {
             "file" => upload.file = bytes,

@@ -49,6 +49,9 @@ fn describe(
         if let Kind::Reference(target) = field.kind {
             described["reference"] = json!(target);
         }
+        if let Kind::Lookup(table) = field.kind {
+            described["options"] = json!(lookup_options(conn, table)?);
+        }
         if let Kind::Text { max } = field.kind {
             described["max_length"] = json!(max);
         }
@@ -74,8 +77,12 @@ fn describe(
             json!({ "entity_field": entity_field, "field": id_field, "entities": parents })
         }
     };
+    let link = entity.record_link().map(|(entity_field, field)| {
+        json!({ "entity_field": entity_field, "field": field })
+    });
     Ok(json!({
         "name": entity.name,
+        "link": link,
         "label": label(&format!("entity.{}", entity.name)),
         "label_one": label(&format!("entity_one.{}", entity.name)),
         "title_field": entity.title,
@@ -88,6 +95,27 @@ fn describe(
         "permissions": module.json(),
         "fields": fields,
     }))
+}
+
+/// The rows of a lookup table as picklist options. A stage is named with its pipeline when the
+/// company has several.
+fn lookup_options(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Value>> {
+    let sql = if table == "pipeline_stages" {
+        "SELECT s.id, CASE WHEN (SELECT count(*) FROM pipelines) > 1
+             THEN p.name || ' · ' || s.name ELSE s.name END
+         FROM pipeline_stages s JOIN pipelines p ON p.id = s.pipeline_id
+         ORDER BY p.position, p.id, s.position"
+            .to_string()
+    } else {
+        format!("SELECT id, name FROM {table} ORDER BY position, id")
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let options = stmt
+        .query_map([], |r| {
+            Ok(json!({ "value": r.get::<_, i64>(0)?, "label": r.get::<_, String>(1)?, "active": true }))
+        })?
+        .collect();
+    options
 }
 
 async fn meta(

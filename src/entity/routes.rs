@@ -4,7 +4,7 @@
 
 use super::descriptor::Entity;
 use super::query::ListQuery;
-use super::{custom, export, history, store};
+use super::{attachments, custom, export, history, store};
 use crate::access::{Action, ModuleRights, Rights};
 use crate::app::AppState;
 use crate::audit::Actor;
@@ -47,7 +47,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{id}", web::get().to(get))
                 .route("/{id}", web::patch().to(update))
                 .route("/{id}", web::delete().to(remove))
-                .route("/{id}/history", web::get().to(history)),
+                .route("/{id}/history", web::get().to(history))
+                .route("/{id}/attachments", web::get().to(attachments::list))
+                .route("/{id}/attachments", web::post().to(attachments::upload)),
         );
     }
 }

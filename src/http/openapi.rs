@@ -354,6 +354,8 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "targets",
         "Targets against actuals",
     ),
+    ("get", "/api/v1/attachments/{id}", "attachments", "Download"),
+    ("delete", "/api/v1/attachments/{id}", "attachments", "Remove"),
 ];
 
 /// A field's JSON schema as the API shows it.
@@ -515,6 +517,18 @@ fn entity_paths(paths: &mut Map<String, Value>, entity: &Entity) {
         "get",
         &format!("{one}/history"),
         operation(name, "Field-level history", "get"),
+    );
+    add(
+        paths,
+        "get",
+        &format!("{one}/attachments"),
+        operation(name, "Attached files", "get"),
+    );
+    add(
+        paths,
+        "post",
+        &format!("{one}/attachments"),
+        operation(name, "Attach a file (multipart: file, at most 10 MB)", "post"),
     );
     add(
         paths,
