@@ -22,6 +22,10 @@ import { fieldsPage } from './pages/settings/fields.js';
 import { searchPage } from './pages/search.js';
 import { listPage } from './pages/records/list.js';
 import { newRecordPage, recordPage } from './pages/records/record.js';
+import { boardPage } from './pages/sales/board.js';
+import { salesAnalyticsPage } from './pages/sales/analytics.js';
+import { targetsPage } from './pages/sales/targets.js';
+import { pipelinesPage } from './pages/settings/pipelines.js';
 
 route('/setup', setupPage, { public: true });
 route('/login', loginPage, { public: true });
@@ -34,10 +38,16 @@ route('/settings/system', systemPage, { admin: true });
 route('/settings/roles', rolesPage, { admin: true });
 route('/settings/pool', poolSettingsPage, { admin: true });
 route('/settings/fields', fieldsPage, { admin: true });
+route('/settings/pipelines', pipelinesPage, { admin: true });
+route('/opportunities/board', boardPage);
+route('/sales', salesAnalyticsPage);
+route('/targets', targetsPage);
 route('/pool', listPage('customers', { pool: true }));
 route('/search', searchPage);
 // Every entity of the engine: its list, a new-record address and its record page.
-for (const entity of ['customers', 'contacts', 'followups']) {
+const ENTITIES = ['customers', 'contacts', 'followups', 'leads', 'opportunities', 'products', 'contracts',
+  'payment_plans', 'payments', 'invoices', 'tasks'];
+for (const entity of ENTITIES) {
   route(`/${entity}`, listPage(entity));
   route(`/${entity}/new`, newRecordPage(entity));
   route(`/${entity}/:id`, recordPage(entity));

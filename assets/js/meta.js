@@ -64,10 +64,10 @@ export function display(entity, name, record) {
   const field = describe(entity, name);
   const value = record[name];
   if (value === null || value === undefined || value === '' || (Array.isArray(value) && !value.length)) return '—';
-  const parent = entity.parent;
-  if (parent?.entity_field && name === parent.field) {
+  const link = entity.link;
+  if (link && name === link.field) {
     const label = record.display?.[name];
-    return label ? h('a', { href: `#/${record[parent.entity_field]}/${value}` }, label) : '—';
+    return label ? h('a', { href: `#/${record[link.entity_field]}/${value}` }, label) : '—';
   }
   switch (field.type) {
     case 'user':
@@ -78,7 +78,12 @@ export function display(entity, name, record) {
         ? h('a', { href: `#/${field.reference}/${value}` }, record.display[name])
         : '—';
     case 'picklist':
-      return optionLabel(field, value);
+    case 'lookup':
+      return record.display?.[name] ?? optionLabel(field, value);
+    case 'entity':
+      return t(`entity_one.${value}`);
+    case 'lines':
+      return linesSummary(value, record.currency);
     case 'multi_picklist':
       return value.map((v) => optionLabel(field, v)).join(', ');
     case 'tags':
@@ -102,6 +107,11 @@ export function display(entity, name, record) {
     default:
       return String(value);
   }
+}
+
+/** Line items as "product × quantity" text (the record page draws the full table). */
+function linesSummary(lines, currency) {
+  return lines.map((line) => `${line.product_name} × ${formatNumber(line.quantity)} = ${formatMoney(line.total, currency || session.user?.company?.currency || 'CNY')}`).join('; ');
 }
 
 /** Where a record lives in the UI. */

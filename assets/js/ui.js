@@ -86,14 +86,18 @@ export function createForm({ fields, submitLabel, busyLabel, onSubmit, validate,
   };
   const showErrors = (fieldErrors, message) => {
     let first = null;
+    // Errors on parts the form has no control for (a line item's quantity) join the banner.
+    const others = [];
     for (const [name, text] of Object.entries(fieldErrors || {})) {
       const control = controls[name];
       if (control) {
         control.setError(text);
         first = first || control;
+      } else {
+        others.push(text);
       }
     }
-    showBanner(message);
+    showBanner([message, ...others].filter(Boolean).join(' '));
     (first ? first.input : banner).focus?.();
   };
   const el = h('form', { class: `form ${className || ''}`, novalidate: true, on: {

@@ -119,7 +119,9 @@ pub async fn upload(
         );
         let mime = part
             .content_type()
-            .map_or("application/octet-stream".into(), |m| m.essence_str().to_string());
+            .map_or("application/octet-stream".into(), |m| {
+                m.essence_str().to_string()
+            });
         let bytes = read_part(&mut part, "file", MAX_BYTES).await?;
         file = Some((name, mime, bytes));
     }
@@ -188,18 +190,26 @@ async fn download(
             Ok(conn.query_row(
                 "SELECT name, mime, data FROM attachments WHERE id = ?1",
                 [id],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                },
             )?)
         })
         .await?;
     // Always a download, never rendered in the page: an uploaded HTML file must not run here.
     let disposition = header::ContentDisposition {
         disposition: header::DispositionType::Attachment,
-        parameters: vec![header::DispositionParam::FilenameExt(header::ExtendedValue {
-            charset: header::Charset::Ext("UTF-8".into()),
-            language_tag: None,
-            value: name.into_bytes(),
-        })],
+        parameters: vec![header::DispositionParam::FilenameExt(
+            header::ExtendedValue {
+                charset: header::Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: name.into_bytes(),
+            },
+        )],
     };
     Ok(HttpResponse::Ok()
         .content_type(mime)
@@ -219,7 +229,9 @@ async fn remove(
         let (entity, record) = owner_of(tx, id)?;
         require_record(tx, caller.rights, entity, record, Action::Edit)?;
         let name: String =
-            tx.query_row("SELECT name FROM attachments WHERE id = ?1", [id], |r| r.get(0))?;
+            tx.query_row("SELECT name FROM attachments WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?;
         tx.execute("DELETE FROM attachments WHERE id = ?1", [id])?;
         crate::audit::record(
             tx,

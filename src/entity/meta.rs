@@ -78,7 +78,11 @@ fn describe(
         }
     };
     let link = entity.record_link().map(|(entity_field, field)| {
-        json!({ "entity_field": entity_field, "field": field })
+        let entities = match entity.field(entity_field).map(|f| f.kind) {
+            Some(Kind::EntityName(names)) => names,
+            _ => &[],
+        };
+        json!({ "entity_field": entity_field, "field": field, "entities": entities })
     });
     Ok(json!({
         "name": entity.name,

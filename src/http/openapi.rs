@@ -355,7 +355,12 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Targets against actuals",
     ),
     ("get", "/api/v1/attachments/{id}", "attachments", "Download"),
-    ("delete", "/api/v1/attachments/{id}", "attachments", "Remove"),
+    (
+        "delete",
+        "/api/v1/attachments/{id}",
+        "attachments",
+        "Remove",
+    ),
 ];
 
 /// A field's JSON schema as the API shows it.
@@ -528,7 +533,11 @@ fn entity_paths(paths: &mut Map<String, Value>, entity: &Entity) {
         paths,
         "post",
         &format!("{one}/attachments"),
-        operation(name, "Attach a file (multipart: file, at most 10 MB)", "post"),
+        operation(
+            name,
+            "Attach a file (multipart: file, at most 10 MB)",
+            "post",
+        ),
     );
     add(
         paths,

@@ -1047,13 +1047,22 @@ fn targets_meet_the_real_records() {
 fn contracts_carry_attachments_their_viewers_may_read() {
     let app = spawn_app();
     let admin = app.setup_admin();
-    let customer = id(&created(&admin.post("/api/v1/customers", json!({"name": "厦门航运"})), "customer"));
+    let customer = id(&created(
+        &admin.post("/api/v1/customers", json!({"name": "厦门航运"})),
+        "customer",
+    ));
     let contract = id(&created(
-        &admin.post("/api/v1/contracts", json!({"name": "船队管理", "customer_id": customer})),
+        &admin.post(
+            "/api/v1/contracts",
+            json!({"name": "船队管理", "customer_id": customer}),
+        ),
         "contract",
     ));
     let base = format!("/api/v1/contracts/{contract}/attachments");
-    let uploaded = admin.upload(&base, file_form("../../扫描件.pdf", b"%PDF-1.4 signed".to_vec()));
+    let uploaded = admin.upload(
+        &base,
+        file_form("../../扫描件.pdf", b"%PDF-1.4 signed".to_vec()),
+    );
     assert_eq!(uploaded.status, 201, "{}", uploaded.text);
     assert_eq!(uploaded.body["name"], "扫描件.pdf", "no path survives");
     assert_eq!(uploaded.body["size"], 15);
@@ -1066,7 +1075,15 @@ fn contracts_carry_attachments_their_viewers_may_read() {
     field_error(&too_big, "file");
     let empty = admin.upload(&base, file_form("empty.txt", Vec::new()));
     field_error(&empty, "file");
-    assert_eq!(admin.upload("/api/v1/contracts/999999/attachments", file_form("a.txt", b"a".to_vec())).status, 404);
+    assert_eq!(
+        admin
+            .upload(
+                "/api/v1/contracts/999999/attachments",
+                file_form("a.txt", b"a".to_vec())
+            )
+            .status,
+        404
+    );
 
     let role = create_role(&admin, "rep", &["contracts"], &["view", "edit"], "own");
     create_user_with_roles(&admin, "rep", None, &[role]);

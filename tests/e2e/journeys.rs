@@ -255,3 +255,116 @@ pub fn sign_in_errors_are_explained(run: &mut Run) {
     );
     run.check_page_allowing("throttled sign-in", &["401", "429"]);
 }
+
+const LEAD: &str = "陈伟";
+const LEAD_COMPANY: &str = "宁波海天塑机有限公司";
+const CONTRACT: &str = "注塑机联网改造合同";
+
+/// Opens the list of `entity`, then its "new" form.
+fn open_new_form(run: &Run, entity: &str) {
+    let b = &run.browser;
+    b.goto(&run.url(&format!("/{entity}")));
+    b.click(&b.wait(".page-header .btn-primary"));
+    b.wait("dialog[open] form");
+}
+
+/// Journey 6: the sales manager's week: a lead comes in and is converted into a customer,
+/// contact and opportunity; the deal moves across the board; a contract is signed with a
+/// payment plan and a payment; the funnel, forecast and targets show it.
+pub fn a_sales_manager_runs_the_pipeline(run: &mut Run) {
+    run.user_data.extend(
+        [
+            LEAD,
+            LEAD_COMPANY,
+            CONTRACT,
+            ADMIN_NAME,
+            "admin",
+            "王",
+            "HT-",
+        ]
+        .map(String::from),
+    );
+    let b = &run.browser;
+    sign_in(run, "admin", ADMIN_PASSWORD);
+    b.wait(".global-search");
+
+    open_new_form(run, "leads");
+    b.fill("dialog[open]", "name", LEAD);
+    b.fill("dialog[open]", "company", LEAD_COMPANY);
+    b.choose("dialog[open]", "source", "exhibition");
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.wait_text(".record-header h1", LEAD);
+    run.check_page("new lead");
+
+    b.click_text(&run.t("leads.convert"));
+    b.fill("dialog[open]", "amount", "120000");
+    submit_dialog(run);
+    b.wait_text(".record-header h1", LEAD_COMPANY);
+    wait_for_text(run, LEAD);
+    run.check_page("customer made from the lead");
+
+    b.goto(&run.url("/opportunities/board"));
+    b.wait_text(".board-card", LEAD_COMPANY);
+    run.check_page("board");
+    b.wait(".board-card select");
+    // The keyboard and phone way to move a card: its stage select.
+    b.execute(
+        "const s = document.querySelector('.board-card select'); \
+         s.value = s.options[2].value; s.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    b.wait_until("the card to reach the third column", || {
+        let columns = b.all(".board-column");
+        let third = columns.get(2)?;
+        b.text(third).contains(LEAD_COMPANY).then_some(())
+    });
+    run.shoot("board");
+
+    open_new_form(run, "contracts");
+    b.fill("dialog[open]", "name", CONTRACT);
+    b.choose_text("dialog[open]", "customer_id", LEAD_COMPANY);
+    b.fill("dialog[open]", "amount", "100000");
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.wait_text(".record-header h1", CONTRACT);
+    wait_for_text(run, "HT-");
+
+    let add = |entity: &str| {
+        let label = run.texts.t(
+            "records.add",
+            &[("entity", &run.t(&format!("entity_one.{entity}")))],
+        );
+        b.click_text(&label);
+        b.wait("dialog[open] form");
+    };
+    add("payment_plans");
+    b.fill("dialog[open]", "instalment", "1");
+    b.set_value(&b.wait("dialog[open] input[name=due_date]"), "2030-01-31");
+    b.fill("dialog[open]", "amount", "60000");
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    add("payments");
+    b.fill("dialog[open]", "amount", "60000");
+    b.set_value(
+        &b.wait("dialog[open] input[name=received_at]"),
+        "2030-01-20",
+    );
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.goto(&b.current_url());
+    b.wait_text(".record-header", CONTRACT);
+    run.check_page("contract with a payment");
+    run.shoot("contract");
+
+    b.goto(&run.url("/sales"));
+    b.wait(".funnel");
+    run.check_page("funnel and forecast");
+    run.shoot("funnel");
+    b.goto(&run.url("/targets"));
+    b.wait(".page-header h1");
+    run.check_page("targets");
+    b.goto(&run.url("/"));
+    wait_for_text(run, &run.t("home.my_pipeline"));
+    run.check_page("home with the pipeline");
+}

@@ -1,10 +1,55 @@
-// Home (工作台): greeting, follow-ups due (overdue, today, this week), and the account at a glance.
+// Home (工作台): greeting, follow-ups due (overdue, today, this week), my pipeline, my tasks,
+// payments due and contracts about to end, and the account at a glance.
 import { api } from '../api.js';
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
-import { formatDate, formatDateTime, formatList, hourNow } from '../format.js';
+import { formatDate, formatDateTime, formatList, formatMoney, hourNow } from '../format.js';
 import { session } from '../session.js';
 import { badge, card, emptyState, errorState, loading } from '../ui.js';
+import { barChart } from '../chart.js';
+
+const may = (module) => session.user.permissions?.[module]?.actions.includes('view');
+const money = (amount) => formatMoney(amount, session.user.company?.currency || 'CNY');
+
+/** A card body that loads, then draws, with loading and error states. */
+function loaded(load, draw) {
+  const body = h('div', {}, loading());
+  const run = () => load().then((answer) => mount(body, draw(answer))).catch((error) => mount(body, errorState(error, run)));
+  run();
+  return body;
+}
+
+function myPipeline() {
+  return loaded(() => api('GET', `/opportunities/board?per_column=1&filter[owner_id]=${session.user.id}`), (answer) => {
+    const open = answer.columns.filter((c) => c.kind === 'open');
+    if (!open.some((c) => c.count)) return emptyState('board', t('home.pipeline_empty'));
+    return h('div', {},
+      barChart(open.map((c) => ({ label: `${c.name} (${c.count})`, value: c.amount, text: money(c.amount) })), { caption: t('home.pipeline_caption') }),
+      h('a', { href: '#/opportunities/board?mine=1' }, t('home.open_board')));
+  });
+}
+
+function myTasks() {
+  const query = `/tasks?filter[assignee_id]=${session.user.id}&filter[status][in]=open,in_progress&sort=due_at&per_page=8`;
+  return loaded(() => api('GET', query), (answer) => (answer.items.length
+    ? h('ul', { class: 'reminders' }, answer.items.map((task) => h('li', { class: 'reminder' },
+      h('a', { href: `#/tasks/${task.id}` }, h('strong', {}, task.title)),
+      task.due_at ? badge(formatDateTime(task.due_at), new Date(task.due_at) < new Date() ? 'danger' : 'neutral') : null)))
+    : emptyState('task', t('home.tasks_empty'))));
+}
+
+function moneyDue(answer) {
+  const plans = answer.payments_due.map((p) => h('li', { class: 'reminder' },
+    h('a', { href: `#/contracts/${p.contract_id}` }, h('strong', {}, p.title), ` · ${t('home.instalment', { n: p.instalment })}`),
+    badge(`${money(p.outstanding)} · ${formatDate(p.due_date, { dateStyle: 'medium' })}`, p.overdue ? 'danger' : 'info')));
+  const contracts = answer.expiring_contracts.map((c) => h('li', { class: 'reminder' },
+    h('a', { href: `#/contracts/${c.id}` }, h('strong', {}, c.title), ` · ${c.number}`),
+    badge(t('home.ends_on', { date: formatDate(c.ends_on, { dateStyle: 'medium' }) }), 'neutral')));
+  if (!plans.length && !contracts.length) return emptyState('money', t('home.money_empty'));
+  return h('div', {},
+    plans.length ? h('div', { class: 'reminder-group' }, h('h3', {}, t('home.payments_due')), h('ul', { class: 'reminders' }, plans)) : null,
+    contracts.length ? h('div', { class: 'reminder-group' }, h('h3', {}, t('home.expiring_contracts')), h('ul', { class: 'reminders' }, contracts)) : null);
+}
 
 function greeting(name) {
   const hour = hourNow();
@@ -55,6 +100,9 @@ export function homePage() {
       h('p', { class: 'muted' }, t('home.today', { date: formatDate(new Date(), { dateStyle: 'full' }) }))),
     h('div', { class: 'grid' },
       card(t('home.todo'), reminders()),
+      may('opportunities') ? card(t('home.my_pipeline'), myPipeline()) : null,
+      may('tasks') ? card(t('home.my_tasks'), myTasks()) : null,
+      may('contracts') ? card(t('home.money'), loaded(() => api('GET', '/reminders'), moneyDue)) : null,
       card(t('home.account'), facts([
         [t('home.company'), company.name || '—'],
         [t('home.role'), roles],

@@ -6,6 +6,7 @@ import { h } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { session } from '../../session.js';
 import { createForm, errorText, openDialog, toast } from '../../ui.js';
+import { linesEditor } from './lines.js';
 
 const pad = (n) => String(n).padStart(2, '0');
 
@@ -67,6 +68,10 @@ function controlFor(field, record, options) {
     case 'reference':
     case 'user':
       return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...(options[field.name] || [])] };
+    case 'lookup':
+      return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...field.options.map((o) => [o.value, o.label])] };
+    case 'currency':
+      return { ...spec, value: value ?? session.user?.company?.currency ?? 'CNY', maxlength: 3 };
     case 'email':
       return { ...spec, type: 'email', value: value ?? '', maxlength: 254 };
     case 'phone':
@@ -89,6 +94,7 @@ function parseValue(field, raw) {
     case 'integer': return Number(raw);
     case 'money': return Math.round(Number(raw) * 100);
     case 'reference':
+    case 'lookup':
     case 'user': return Number(raw);
     default: return raw;
   }
@@ -108,7 +114,12 @@ export async function openRecordForm(entity, record, { preset = {}, onSaved } = 
   } catch (error) {
     toast(errorText(error), 'error');
   }
-  const editable = entity.fields.filter((f) => !f.system && !f.read_only && !(editing && f.create_only) && !(f.name in preset) && f.type !== 'entity');
+  // The record a task is about comes from the page it is added on, never typed as an id.
+  const linked = (f) => f.type === 'entity' || f.name === entity.link?.field;
+  const writable = entity.fields.filter((f) => !f.system && !f.read_only && !(editing && f.create_only) && !(f.name in preset) && !linked(f));
+  const editable = writable.filter((f) => f.type !== 'lines');
+  const lines = writable.find((f) => f.type === 'lines');
+  const editor = lines ? linesEditor(lines.label, record?.lines || []) : null;
   let base = record;
   const form = createForm({
     fields: editable.map((f) => controlFor(f, record, options)),
@@ -118,6 +129,13 @@ export async function openRecordForm(entity, record, { preset = {}, onSaved } = 
       for (const field of editable) {
         const value = parseValue(field, values[field.name]);
         if (editing ? !same(value, base[field.name]) : value !== null && !(Array.isArray(value) && !value.length)) body[field.name] = value;
+      }
+      if (editor) {
+        const chosen = editor.value();
+        const held = (base?.lines || []).map(({ product_id, quantity, unit_price, discount_bp }) => ({ product_id, quantity, unit_price, discount_bp }));
+        if (!same(chosen, held)) body.lines = chosen;
+        // With lines, the amount is their sum: the server computes it.
+        if (chosen.length) delete body.amount;
       }
       const send = (extra = {}) => (editing
         ? api('PATCH', `/${entity.name}/${record.id}`, { ...body, ...extra, version: base.version })
@@ -155,6 +173,7 @@ export async function openRecordForm(entity, record, { preset = {}, onSaved } = 
       done(saved);
     },
   });
+  if (editor) form.el.querySelector('.form-actions').before(editor.el);
   const title = editing ? t('records.edit', { entity: entity.label_one }) : t('records.new', { entity: entity.label_one });
   const dialog = openDialog(title, form.el);
   dialog.classList.add('dialog-wide');

@@ -10,6 +10,7 @@ import { formatDateTime } from '../../format.js';
 import { badge, confirmAction, createForm, emptyState, errorState, errorText, loading, openDialog, table, toast } from '../../ui.js';
 import { can, display, labelOf, loadMeta, optionLabel, describe, recordPath } from '../../meta.js';
 import { canAssign, openRecordForm } from './form.js';
+import { recordActions, recordSections } from './sales.js';
 
 export function recordPage(entityName) {
   return (params) => {
@@ -33,17 +34,23 @@ export function recordPage(entityName) {
   };
 }
 
-/** Entities that hang off `entity`: [child meta, the query that lists a record's children]. */
+/**
+ * Entities that hang off `entity` or point at it: [their meta, the query that lists a record's
+ * ones, the values a new one gets]. Children (contacts of a customer), records linked by entity
+ * and id (follow-ups, tasks) and records with a reference to it (a customer's opportunities).
+ */
 function children(meta, entity, id) {
   const found = [];
   for (const child of meta.values()) {
-    const parent = child.parent;
-    if (!parent) continue;
-    if (parent.entity === entity.name) {
+    const { parent, link } = child;
+    if (parent?.entity === entity.name) {
       found.push([child, `filter[${parent.field}]=${id}`, { [parent.field]: id }]);
-    } else if (parent.entities?.includes(entity.name)) {
-      found.push([child, `filter[${parent.entity_field}]=${entity.name}&filter[${parent.field}]=${id}`,
-        { [parent.entity_field]: entity.name, [parent.field]: id }]);
+    } else if (link?.entities?.includes(entity.name)) {
+      found.push([child, `filter[${link.entity_field}]=${entity.name}&filter[${link.field}]=${id}`,
+        { [link.entity_field]: entity.name, [link.field]: id }]);
+    } else if (child.name !== entity.name) {
+      const reference = child.fields.find((f) => f.type === 'reference' && f.reference === entity.name && !f.system);
+      if (reference) found.push([child, `filter[${reference.name}]=${id}`, { [reference.name]: id }]);
     }
   }
   return found;
@@ -174,13 +181,14 @@ function historySection(entity, record) {
 function recordView(meta, entity, record, refresh) {
   document.title = `${record[entity.title_field] ?? record.id} · ${entity.label} · ${t('app.name')}`;
   const related = children(meta, entity, record.id).map(([child, filter, preset]) => relatedSection(child, filter, preset, refresh));
-  const quick = related.filter((r) => r.add).map((r) => r.add.cloneNode(true));
-  quick.forEach((button, i) => button.addEventListener('click', () => related.filter((r) => r.add)[i].add.click()));
+  const adders = related.filter((r) => r.add).slice(0, 3);
+  const quick = adders.map((r) => r.add.cloneNode(true));
+  quick.forEach((button, i) => button.addEventListener('click', () => adders[i].add.click()));
   return h('div', { class: 'page record-page' },
     h('nav', { class: 'crumbs' }, entity.parent ? null : h('a', { href: `#/${entity.name}` }, entity.label)),
-    headerBlock(entity, record, refresh, quick),
+    headerBlock(entity, record, refresh, [...recordActions(entity, record, refresh), ...quick]),
     h('div', { class: 'record-columns' },
-      h('div', { class: 'record-main' }, related.map((r) => r.el)),
+      h('div', { class: 'record-main' }, recordSections(entity, record, refresh), related.map((r) => r.el)),
       h('div', { class: 'record-side' }, h('section', { class: 'card' }, h('h2', { class: 'card-title' }, t('records.details')), details(entity, record)), historySection(entity, record))));
 }
 
