@@ -23,9 +23,9 @@ import { searchPage } from './pages/search.js';
 import { listPage } from './pages/records/list.js';
 import { newRecordPage, recordPage } from './pages/records/record.js';
 import { boardPage } from './pages/sales/board.js';
-import { salesAnalyticsPage } from './pages/sales/analytics.js';
-import { targetsPage } from './pages/sales/targets.js';
-import { pipelinesPage } from './pages/settings/pipelines.js';
+import { salesAnalyticsPage } from './pages/sales/funnel.js';
+import { targetsPage } from './pages/sales/goals.js';
+import { pipelinesPage } from './pages/settings/sales.js';
 
 route('/setup', setupPage, { public: true });
 route('/login', loginPage, { public: true });
