@@ -54,6 +54,7 @@ pub const CONTRACTS: Entity = Entity {
         "customer_id",
         "amount",
         "received",
+        "outstanding",
         "status",
         "signed_on",
         "owner_id",

@@ -136,9 +136,14 @@ export function createShell({ rerender, onSignOut }) {
   return {
     el: root,
     show(node, path) {
-      for (const link of root.querySelectorAll('.nav-link')) {
+      // The entry whose address is the longest prefix of the page's wins (the board, not the
+      // opportunity list, for #/opportunities/board).
+      const links = [...root.querySelectorAll('.nav-link')];
+      const matches = (linkPath) => linkPath === path || (linkPath !== '/' && path?.startsWith(`${linkPath}/`));
+      const best = links.map((l) => l.dataset.path).filter(matches).sort((a, b) => b.length - a.length)[0];
+      for (const link of links) {
         const linkPath = link.dataset.path;
-        const active = linkPath === path || (linkPath !== '/' && path?.startsWith(`${linkPath}/`));
+        const active = linkPath === best;
         link.classList.toggle('active', active);
         if (active) link.setAttribute('aria-current', 'page');
         else link.removeAttribute('aria-current');

@@ -109,7 +109,7 @@ export function boardPage(params, query) {
   mine.addEventListener('change', reload);
   const add = h('button', { class: 'btn btn-primary', type: 'button', hidden: true }, icon('plus'), t('records.new', { entity: t('entity_one.opportunities') }));
   return h('div', { class: 'page page-wide' },
-    h('header', { class: 'page-header' },
+    h('header', { class: 'page-header with-actions' },
       h('h1', {}, t('board.title')),
       h('div', { class: 'toolbar' },
         pipelineSelect, search,
