@@ -7,7 +7,7 @@
 use super::contacts::CONTACTS;
 use super::customers::CUSTOMERS;
 use super::opportunities::OPPORTUNITIES;
-use crate::access::{Action, Rights};
+use crate::access::{Action, ModuleRights, Rights};
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::entity::custom;
@@ -97,15 +97,19 @@ fn prepare(
     }
 }
 
-/// The lead the caller may edit, still open.
-fn open_lead(conn: &Connection, rights: &Rights, id: i64) -> Result<Value, AppError> {
-    rights.require(LEADS.name, Action::Edit)?;
+/// The lead the caller may edit, still open, and the caller's rights on leads.
+fn open_lead(
+    conn: &Connection,
+    rights: &Rights,
+    id: i64,
+) -> Result<(Value, ModuleRights), AppError> {
+    let module = rights.require(LEADS.name, Action::Edit)?;
     let entity = custom::schema(conn, &LEADS)?;
     let lead = store::fetch(conn, entity, rights, id, false)?.ok_or_else(AppError::not_found)?;
     match lead["status"].as_str() {
         Some("converted") => Err(AppError::conflict("already_converted")),
         Some("disqualified") => Err(AppError::conflict("lead_disqualified")),
-        _ => Ok(lead),
+        _ => Ok((lead, module)),
     }
 }
 
@@ -202,7 +206,7 @@ fn convert_lead(
     id: i64,
     request: Conversion,
 ) -> Result<Value, AppError> {
-    let lead = open_lead(tx, caller.rights, id)?;
+    let (lead, _) = open_lead(tx, caller.rights, id)?;
     let customer = land_customer(tx, caller, &lead, &request)?;
     let customer_id = customer["id"].as_i64().unwrap_or_default();
     let mut contact = carried(
@@ -289,13 +293,12 @@ async fn disqualify(
     }
     errors.into_result()?;
     let lead = write_as(&state, &req, &user, move |tx, caller| {
-        open_lead(tx, caller.rights, id)?;
+        let (_, module) = open_lead(tx, caller.rights, id)?;
         let values = [
             ("status", Sql::Text("disqualified".into())),
             ("disqualify_reason", Sql::Text(reason)),
         ];
         let leads = custom::schema(tx, &LEADS)?;
-        let module = caller.rights.require(LEADS.name, Action::Edit)?;
         let lead = store::set_system_fields(tx, leads, caller.actor, id, &values, "disqualified")?;
         Ok(store::for_caller(lead, &module))
     })

@@ -14,6 +14,7 @@ use crate::entity::lines::{self, round_half_even};
 use crate::entity::routes::{scoped_query, Query, Slice};
 use crate::entity::{custom, store};
 use crate::http::error::AppError;
+use crate::http::input::ListParams;
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpResponse};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -169,53 +170,53 @@ fn record_stage(conn: &Connection, opportunity: &Value) -> Result<(), AppError> 
 }
 
 /// The caller's list query over opportunities (scope, `q`, filters) without the parameters the
-/// aggregate routes read themselves, which are returned apart.
+/// aggregate routes read themselves (`own`), which are returned apart.
 fn aggregate_query(
     conn: &Connection,
     rights: &Rights,
     module: &ModuleRights,
     mut params: HashMap<String, String>,
     own: &[&str],
-) -> Result<(Conditions, String, HashMap<String, String>), AppError> {
-    let mut taken = HashMap::new();
-    for key in own {
-        if let Some(value) = params.remove(*key) {
-            taken.insert((*key).to_string(), value);
-        }
-    }
+) -> Result<(Conditions, String, ListParams), AppError> {
+    let taken: HashMap<String, String> = own
+        .iter()
+        .filter_map(|key| Some((key.to_string(), params.remove(*key)?)))
+        .collect();
     let entity = custom::schema(conn, &OPPORTUNITIES)?;
     let zone = company_zone(conn)?;
     let query = scoped_query(entity, rights, module, params, zone, Slice::Active)?;
-    Ok((query.conditions, query.order, taken))
+    Ok((
+        query.conditions,
+        query.order,
+        ListParams::parse(taken, own)?,
+    ))
 }
 
-fn invalid(name: &str) -> AppError {
-    AppError::bad_request("invalid_query").with_params(json!({ "detail": name }))
-}
-
-fn id_param(params: &HashMap<String, String>, name: &str) -> Result<Option<i64>, AppError> {
+/// A `YYYY-MM-DD` parameter, normalised.
+fn date_param(params: &ListParams, name: &str) -> Result<Option<String>, AppError> {
     params
-        .get(name)
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid(name))
-        })
-        .transpose()
-}
-
-fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<String>, AppError> {
-    params
-        .get(name)
-        .filter(|v| !v.is_empty())
+        .text(name)
         .map(|v| {
             chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
                 .map(|d| d.format("%Y-%m-%d").to_string())
-                .map_err(|_| invalid(name))
+                .map_err(|_| AppError::invalid_query(name))
         })
         .transpose()
+}
+
+/// The rows of a two-integer query (a key and a count or sum).
+fn pairs(
+    conn: &Connection,
+    sql: &str,
+    conditions: &Conditions,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(conditions.values()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect();
+    rows
 }
 
 /// Count and amount per stage of the rows `conditions` admit.
@@ -255,15 +256,15 @@ async fn board(
                 query.into_inner(),
                 &["pipeline_id", "per_column"],
             )?;
-            let per_column = match own.get("per_column") {
+            let per_column = match own.text("per_column") {
                 Some(raw) => raw
                     .parse::<i64>()
                     .ok()
                     .filter(|n| (1..=PER_COLUMN_MAX).contains(n))
-                    .ok_or_else(|| invalid("per_column"))?,
+                    .ok_or_else(|| AppError::invalid_query("per_column"))?,
                 None => PER_COLUMN,
             };
-            let pipeline = pipelines::requested(conn, id_param(&own, "pipeline_id")?)?;
+            let pipeline = pipelines::requested(conn, own.id("pipeline_id")?)?;
             conditions.add("t.pipeline_id = ?", pipeline);
             let totals = stage_totals(conn, &conditions)?;
             let entity = custom::schema(conn, &OPPORTUNITIES)?;
@@ -307,24 +308,14 @@ fn reached(
         "SELECT t.furthest_position, count(*) FROM opportunities t{} GROUP BY 1",
         conditions.clause()
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let furthest = stmt
-        .query_map(params_from_iter(conditions.values()), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let furthest = pairs(conn, &sql, conditions)?;
     let sql = format!(
         "SELECT h.stage_id, count(DISTINCT h.opportunity_id) FROM opportunity_stages h
          JOIN pipeline_stages s ON s.id = h.stage_id AND s.kind = 'lost'
          WHERE h.opportunity_id IN (SELECT t.id FROM opportunities t{}) GROUP BY h.stage_id",
         conditions.clause()
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let lost = stmt
-        .query_map(params_from_iter(conditions.values()), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })?
-        .collect::<rusqlite::Result<HashMap<_, _>>>()?;
+    let lost: HashMap<i64, i64> = pairs(conn, &sql, conditions)?.into_iter().collect();
     Ok(stages
         .iter()
         .map(|stage| {
@@ -360,15 +351,13 @@ async fn funnel(
                 query.into_inner(),
                 &["pipeline_id", "from", "to"],
             )?;
-            let pipeline = pipelines::requested(conn, id_param(&own, "pipeline_id")?)?;
+            let pipeline = pipelines::requested(conn, own.id("pipeline_id")?)?;
             conditions.add("t.pipeline_id = ?", pipeline);
             let zone = company_zone(conn)?;
-            let paging =
-                crate::http::input::ListParams::parse(own, &["pipeline_id", "from", "to"])?;
-            if let Some(from) = paging.day_start("from", zone, false)? {
+            if let Some(from) = own.day_start("from", zone, false)? {
                 conditions.add("t.created_at >= ?", from);
             }
-            if let Some(to) = paging.day_start("to", zone, true)? {
+            if let Some(to) = own.day_start("to", zone, true)? {
                 conditions.add("t.created_at < ?", to);
             }
             let stages = pipelines::stages(conn, pipeline)?;
@@ -460,10 +449,10 @@ async fn forecast(
                 query.into_inner(),
                 &["group_by", "from", "to"],
             )?;
-            let (group, join, name) = match own.get("group_by").map(String::as_str) {
-                None | Some("owner") => ("t.owner_id", "users u ON u.id = g.id", "u.display_name"),
-                Some("department") => ("t.department_id", "departments d ON d.id = g.id", "d.name"),
-                Some(_) => return Err(invalid("group_by")),
+            let (group, departments) = match own.text("group_by") {
+                None | Some("owner") => ("t.owner_id", false),
+                Some("department") => ("t.department_id", true),
+                Some(_) => return Err(AppError::invalid_query("group_by")),
             };
             conditions
                 .add_raw("t.stage_id IN (SELECT id FROM pipeline_stages WHERE kind = 'open')");
@@ -497,19 +486,11 @@ async fn forecast(
                 entry.0 += amount;
                 entry.1 += weighted;
             }
-            let label = |id: Option<i64>| -> rusqlite::Result<Option<String>> {
-                let Some(id) = id else { return Ok(None) };
-                conn.query_row(
-                    &format!("SELECT {name} FROM (SELECT ?1 AS id) g JOIN {join}"),
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()
-            };
+            let names = crate::org::names(conn, departments)?;
             let mut out = Vec::new();
             for ((id, month), (amount, weighted)) in sums {
                 out.push(json!({
-                    "group_id": id, "group_name": label(id)?, "month": month,
+                    "group_id": id, "group_name": id.and_then(|id| names.get(&id)), "month": month,
                     "amount": amount, "weighted": i64::try_from(weighted).unwrap_or(i64::MAX),
                 }));
             }

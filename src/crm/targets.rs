@@ -41,10 +41,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/targets/attainment", web::get().to(attainment));
 }
 
-fn invalid(name: &str) -> AppError {
-    AppError::bad_request("invalid_query").with_params(json!({ "detail": name }))
-}
-
 fn number_param(
     query: &HashMap<String, String>,
     name: &str,
@@ -54,7 +50,7 @@ fn number_param(
         .get(name)
         .and_then(|v| v.parse::<i64>().ok())
         .filter(|n| range.contains(n))
-        .ok_or_else(|| invalid(name))
+        .ok_or_else(|| AppError::invalid_query(name))
 }
 
 /// Whether the caller's opportunity scope reaches this user or department.
@@ -274,19 +270,19 @@ struct Month {
 
 fn month_bounds(conn: &Connection, year: i64, month: i64) -> Result<Month, AppError> {
     let zone = company_zone(conn)?;
-    let first =
-        NaiveDate::from_ymd_opt(year as i32, month as u32, 1).ok_or_else(|| invalid("month"))?;
+    let first = NaiveDate::from_ymd_opt(year as i32, month as u32, 1)
+        .ok_or_else(|| AppError::invalid_query("month"))?;
     let next = if month == 12 {
         NaiveDate::from_ymd_opt(year as i32 + 1, 1, 1)
     } else {
         NaiveDate::from_ymd_opt(year as i32, month as u32 + 1, 1)
     }
-    .ok_or_else(|| invalid("month"))?;
+    .ok_or_else(|| AppError::invalid_query("month"))?;
     let instant = |d: NaiveDate| {
         d.and_hms_opt(0, 0, 0)
             .and_then(|t| zone.from_local_datetime(&t).earliest())
             .map(|t| t.timestamp_millis())
-            .ok_or_else(|| invalid("month"))
+            .ok_or_else(|| AppError::invalid_query("month"))
     };
     Ok(Month {
         first: first.format("%Y-%m-%d").to_string(),
@@ -381,7 +377,7 @@ async fn attainment(
     let by_department = match query.get("group_by").map(String::as_str) {
         None | Some("user") => false,
         Some("department") => true,
-        Some(_) => return Err(invalid("group_by")),
+        Some(_) => return Err(AppError::invalid_query("group_by")),
     };
     let answer = state
         .db
@@ -412,7 +408,7 @@ async fn attainment(
             } else {
                 "user_id"
             };
-            let names = group_names(conn, by_department)?;
+            let names = crate::org::names(conn, by_department)?;
             let mut rows = Vec::new();
             for group in groups {
                 for (i, metric) in METRICS.iter().enumerate() {
@@ -429,17 +425,4 @@ async fn attainment(
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))
-}
-
-fn group_names(conn: &Connection, departments: bool) -> rusqlite::Result<HashMap<i64, String>> {
-    let sql = if departments {
-        "SELECT id, name FROM departments"
-    } else {
-        "SELECT id, display_name FROM users"
-    };
-    let mut stmt = conn.prepare(sql)?;
-    let names = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect();
-    names
 }

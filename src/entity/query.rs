@@ -9,7 +9,6 @@ use crate::http::error::AppError;
 use crate::http::input::ListParams;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use rusqlite::types::Value as Sql;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// Bookkeeping columns every entity has, usable in filters and sort like its fields.
@@ -33,10 +32,6 @@ pub fn queryable(entity: &Entity, rights: &ModuleRights, name: &str) -> Option<F
     };
     base.or_else(|| entity.field(name).copied())
         .filter(|f| rights.field(f.name) != FieldAccess::Hidden)
-}
-
-fn invalid(detail: impl Into<String>) -> AppError {
-    AppError::bad_request("invalid_query").with_params(json!({ "detail": detail.into() }))
 }
 
 /// A parsed list request, ready to run.
@@ -88,7 +83,7 @@ fn sort(entity: &Entity, rights: &ModuleRights, value: &str) -> Result<String, A
         };
         let field = queryable(entity, rights, name)
             .filter(|f| f.sortable)
-            .ok_or_else(|| invalid(format!("sort {name}")))?;
+            .ok_or_else(|| AppError::invalid_query(format!("sort {name}")))?;
         keys.push(format!("{} {direction}", field.column("t")));
     }
     keys.push("t.id DESC".into());
@@ -153,14 +148,15 @@ fn filter(
     let inner = key
         .strip_prefix("filter[")
         .and_then(|rest| rest.strip_suffix(']'))
-        .ok_or_else(|| invalid(key))?;
+        .ok_or_else(|| AppError::invalid_query(key))?;
     let (name, op) = match inner.split_once("][") {
         Some((name, op)) => (name, op),
         None => (inner, "eq"),
     };
-    let field = queryable(entity, rights, name).ok_or_else(|| invalid(format!("filter {name}")))?;
+    let field = queryable(entity, rights, name)
+        .ok_or_else(|| AppError::invalid_query(format!("filter {name}")))?;
     let column = field.column("t");
-    let bad_value = || invalid(format!("filter {name}: {raw}"));
+    let bad_value = || AppError::invalid_query(format!("filter {name}: {raw}"));
     let value = |text: &str| filter_value(field.kind, text, zone).ok_or_else(bad_value);
     let list = field.kind.is_list();
     match op {
@@ -202,7 +198,7 @@ fn filter(
             };
             conditions.add(&format!("{column} {sql_op} ?"), value(raw.trim())?);
         }
-        _ => return Err(invalid(format!("filter {name} {op}"))),
+        _ => return Err(AppError::invalid_query(format!("filter {name} {op}"))),
     }
     Ok(())
 }

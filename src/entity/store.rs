@@ -20,6 +20,7 @@ use crate::time::now_ms;
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Keys a request may never set: the system decides them.
@@ -501,19 +502,20 @@ fn set_custom(base: &str, custom: Vec<(&Field, Sql)>, sql_values: &mut Vec<Sql>)
     Some(format!("json_set({base}, {})", pairs.join(", ")))
 }
 
-/// The body after the entity's `prepare` rule (the body itself when it has none).
-fn prepared(
+/// The body after the entity's `prepare` rule: the body itself, uncopied, when it has none.
+fn prepared<'a>(
     conn: &Connection,
     entity: &Entity,
     rights: &Rights,
-    body: &Map<String, Value>,
+    body: &'a Map<String, Value>,
     before: Option<&Value>,
-) -> Result<Map<String, Value>, AppError> {
+) -> Result<Cow<'a, Map<String, Value>>, AppError> {
+    let Some(prepare) = entity.prepare else {
+        return Ok(Cow::Borrowed(body));
+    };
     let mut body = body.clone();
-    if let Some(prepare) = entity.prepare {
-        prepare(conn, rights, &mut body, before)?;
-    }
-    Ok(body)
+    prepare(conn, rights, &mut body, before)?;
+    Ok(Cow::Owned(body))
 }
 
 fn check(

@@ -24,10 +24,6 @@ use std::collections::HashMap;
 /// Groups in one answer; the rest are summed into one "other" group.
 const GROUPS_MAX: usize = 30;
 
-fn invalid(detail: String) -> AppError {
-    AppError::bad_request("invalid_query").with_params(json!({ "detail": detail }))
-}
-
 fn groupable(kind: Kind) -> bool {
     matches!(
         kind,
@@ -64,13 +60,13 @@ fn parse(
     let group_name = params.remove("group_by").unwrap_or_default();
     let group = queryable(entity, module, &group_name)
         .filter(|f| groupable(f.kind))
-        .ok_or_else(|| invalid(format!("group_by {group_name}")))?;
+        .ok_or_else(|| AppError::invalid_query(format!("group_by {group_name}")))?;
     let sum = match params.remove("sum") {
         None => None,
         Some(name) => Some(
             queryable(entity, module, &name)
                 .filter(|f| matches!(f.kind, Kind::Money | Kind::Integer))
-                .ok_or_else(|| invalid(format!("sum {name}")))?,
+                .ok_or_else(|| AppError::invalid_query(format!("sum {name}")))?,
         ),
     };
     params.remove("page");

@@ -111,6 +111,11 @@ impl AppError {
         self
     }
 
+    /// 400 `invalid_query` naming the parameter, filter or value that is wrong.
+    pub fn invalid_query(detail: impl Into<String>) -> Self {
+        Self::bad_request("invalid_query").with_params(json!({ "detail": detail.into() }))
+    }
+
     pub fn bad_request(code: &'static str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code)
     }

@@ -95,10 +95,6 @@ pub struct ListParams {
     pub per_page: i64,
 }
 
-fn invalid(name: &str) -> AppError {
-    AppError::bad_request("invalid_query").with_params(json!({ "detail": name }))
-}
-
 impl ListParams {
     /// Accepts `page`, `per_page` and the names in `filters`; any other name is a 400.
     pub fn parse(
@@ -109,7 +105,7 @@ impl ListParams {
             .keys()
             .find(|k| !filters.contains(&k.as_str()) && *k != "page" && *k != "per_page")
         {
-            return Err(invalid(unknown));
+            return Err(AppError::invalid_query(unknown));
         }
         let number = |name: &str, default: i64, max: i64| match params.get(name) {
             None => Ok(default),
@@ -117,7 +113,7 @@ impl ListParams {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| invalid(name)),
+                .ok_or_else(|| AppError::invalid_query(name)),
         };
         let page = number("page", 1, i64::MAX / MAX_PER_PAGE)?;
         let per_page = number("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)?;
@@ -145,7 +141,7 @@ impl ListParams {
                 raw.parse::<i64>()
                     .ok()
                     .filter(|id| *id > 0)
-                    .ok_or_else(|| invalid(name))
+                    .ok_or_else(|| AppError::invalid_query(name))
             })
             .transpose()
     }
@@ -155,7 +151,7 @@ impl ListParams {
             .map(|raw| match raw {
                 "true" | "1" => Ok(true),
                 "false" | "0" => Ok(false),
-                _ => Err(invalid(name)),
+                _ => Err(AppError::invalid_query(name)),
             })
             .transpose()
     }
@@ -171,15 +167,20 @@ impl ListParams {
         let Some(raw) = self.text(name) else {
             return Ok(None);
         };
-        let mut date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| invalid(name))?;
+        let mut date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map_err(|_| AppError::invalid_query(name))?;
         if end_of_day {
-            date = date.succ_opt().ok_or_else(|| invalid(name))?;
+            date = date
+                .succ_opt()
+                .ok_or_else(|| AppError::invalid_query(name))?;
         }
-        let midnight = date.and_hms_opt(0, 0, 0).ok_or_else(|| invalid(name))?;
+        let midnight = date
+            .and_hms_opt(0, 0, 0)
+            .ok_or_else(|| AppError::invalid_query(name))?;
         zone.from_local_datetime(&midnight)
             .earliest()
             .map(|t| Some(t.timestamp_millis()))
-            .ok_or_else(|| invalid(name))
+            .ok_or_else(|| AppError::invalid_query(name))
     }
 
     /// The list answer of API.md: items, total, page, per_page.
