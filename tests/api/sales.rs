@@ -1094,3 +1094,89 @@ fn contracts_carry_attachments_their_viewers_may_read() {
     assert_eq!(admin.delete(&file).status, 204);
     assert_eq!(admin.get(&base).body["items"], json!([]));
 }
+
+#[test]
+fn sales_actions_stay_inside_the_callers_scope() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let stages = stages(&admin);
+    let modules = [
+        "leads",
+        "opportunities",
+        "customers",
+        "contacts",
+        "contracts",
+        "payments",
+    ];
+    let role = create_role(&admin, "rep", &modules, &["view", "create", "edit"], "own");
+    create_user_with_roles(&admin, "rep", None, &[role]);
+    let rep = app.signed_in("rep");
+
+    let lead = id(&created(
+        &admin.post("/api/v1/leads", json!({"name": "别人的线索"})),
+        "lead",
+    ));
+    let deal = created(
+        &admin.post(
+            "/api/v1/opportunities",
+            json!({"name": "别人的商机", "amount": 900}),
+        ),
+        "deal",
+    );
+    admin.patch(
+        &format!("/api/v1/opportunities/{}", id(&deal)),
+        json!({"version": deal["version"], "stage_id": stages[4].0}),
+    );
+    let (customers, contacts) = (count(&app, "customers"), count(&app, "contacts"));
+    assert_eq!(
+        rep.post(&format!("/api/v1/leads/{lead}/convert"), json!({}))
+            .status,
+        404
+    );
+    assert_eq!(
+        rep.post(
+            &format!("/api/v1/leads/{lead}/disqualify"),
+            json!({"reason": "x"})
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        (count(&app, "customers"), count(&app, "contacts")),
+        (customers, contacts)
+    );
+    assert_eq!(
+        admin.get(&format!("/api/v1/leads/{lead}")).body["status"],
+        "new"
+    );
+    let assigned = rep.post(
+        "/api/v1/leads/assign",
+        json!({"ids": [lead], "department_id": 1}),
+    );
+    assert_ne!(assigned.status, 200, "{}", assigned.text);
+    assert_eq!(
+        rep.get(&format!("/api/v1/opportunities/{}/stages", id(&deal)))
+            .status,
+        404
+    );
+
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    let (year, month) = (today.format("%Y"), today.format("%-m"));
+    let attainment = rep.get(&format!(
+        "/api/v1/targets/attainment?year={year}&month={month}"
+    ));
+    assert_eq!(attainment.status, 200, "{}", attainment.text);
+    assert_eq!(
+        attainment.body["rows"],
+        json!([]),
+        "the administrator's win is not the rep's to see"
+    );
+    let everyone = admin.get(&format!(
+        "/api/v1/targets/attainment?year={year}&month={month}"
+    ));
+    assert!(
+        everyone.text.contains("\"actual\":900"),
+        "{}",
+        everyone.text
+    );
+}
