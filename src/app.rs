@@ -100,6 +100,9 @@ impl Application {
         let result = self.server.await;
         housekeeping.abort();
         pool_rules.abort();
+        if let Err(error) = self.state.db.checkpoint() {
+            tracing::warn!(%error, "could not fold the write-ahead log into the database at shutdown");
+        }
         result
     }
 }
