@@ -318,7 +318,8 @@ fn members(conn: &Connection, department: i64) -> Result<Vec<(i64, Option<i64>)>
 }
 
 /// `POST /leads/assign {"ids", "department_id"}`: hands the leads in turn to the department's
-/// active members, continuing the rotation where the last assignment there stopped.
+/// active members, continuing the rotation where the last assignment there stopped. The answer
+/// has the bulk actions' shape: `{"done", "results": [{"id", "status", "owner_id"?}]}`.
 fn assign_round_robin(
     tx: &Connection,
     caller: &Caller,
@@ -349,6 +350,7 @@ fn assign_round_robin(
         .map_or(0, |i| i + 1);
     let leads = custom::schema(tx, &LEADS)?;
     let mut results = Vec::new();
+    let mut done = 0;
     for id in ids {
         if !store::is_visible(tx, caller.rights, LEADS.name, *id)? {
             results.push(json!({ "id": id, "status": "not_found" }));
@@ -363,8 +365,9 @@ fn assign_round_robin(
             params![key, owner.0.to_string()],
         )?;
         next += 1;
+        done += 1;
     }
-    Ok(json!({ "results": results }))
+    Ok(json!({ "done": done, "results": results }))
 }
 
 async fn assign(

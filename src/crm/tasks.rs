@@ -6,6 +6,7 @@
 
 use crate::access::Rights;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
+use crate::entity::store;
 use crate::http::error::AppError;
 use crate::time::now_ms;
 use rusqlite::{params, Connection};
@@ -22,7 +23,9 @@ pub const TASKS: Entity = Entity {
             .searchable()
             .sortable(),
         Field::new("description", Kind::LongText).searchable(),
-        Field::computed("assignee_id", Kind::User, "{t}.owner_id").sortable(),
+        Field::computed("assignee_id", Kind::User, "{t}.owner_id")
+            .sortable()
+            .written_by_prepare(),
         Field::new("priority", Kind::Picklist).sortable(),
         Field::new("status", Kind::Picklist).sortable(),
         Field::new("due_at", Kind::DateTime).sortable(),
@@ -51,8 +54,8 @@ pub const TASKS: Entity = Entity {
 
 /// `assignee_id` is the owner under the name people use; a related record needs both halves.
 fn prepare(
-    _conn: &Connection,
-    _rights: &Rights,
+    conn: &Connection,
+    rights: &Rights,
     body: &mut Map<String, Value>,
     before: Option<&Value>,
 ) -> Result<(), AppError> {
@@ -65,6 +68,9 @@ fn prepare(
             ));
         }
         if !assignee.is_null() {
+            // Refused here, on the field the request named, rather than on the owner it becomes.
+            store::owner(conn, &TASKS, rights, &assignee)
+                .map_err(|(code, params)| AppError::field("assignee_id", code, params))?;
             body.insert("owner_id".into(), assignee);
         }
     }

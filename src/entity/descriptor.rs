@@ -116,6 +116,9 @@ pub struct Field {
     /// Computed, not stored: an SQL expression over the record's columns, with `{t}` standing
     /// for the table's alias (a contract's outstanding amount). Always a system field.
     pub expr: Option<&'static str>,
+    /// A computed field a write may name anyway: the entity's `prepare` hook turns it into
+    /// stored columns (a task's assignee becomes its owner), so forms offer it.
+    pub written_by_prepare: bool,
 }
 
 impl Field {
@@ -133,6 +136,7 @@ impl Field {
             hidden: false,
             label: None,
             expr: None,
+            written_by_prepare: false,
         }
     }
 
@@ -187,6 +191,16 @@ impl Field {
     pub const fn defaults_to_now(mut self) -> Field {
         self.defaults_to_now = true;
         self
+    }
+
+    pub const fn written_by_prepare(mut self) -> Field {
+        self.written_by_prepare = true;
+        self
+    }
+
+    /// Whether a request may carry this field (directly, or through the prepare hook).
+    pub fn writable(&self) -> bool {
+        !self.system || self.written_by_prepare
     }
 
     pub const fn create_only(mut self) -> Field {

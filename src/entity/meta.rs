@@ -19,6 +19,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/meta", web::get().to(meta));
 }
 
+/// The text literals the table's columns default to (a task's priority is "normal" unless
+/// chosen), so a new record's form starts where the database would.
+fn text_defaults(
+    conn: &Connection,
+    table: &str,
+) -> rusqlite::Result<std::collections::HashMap<String, String>> {
+    let mut stmt = conn.prepare("SELECT name, dflt_value FROM pragma_table_info(?1)")?;
+    let rows = stmt.query_map([table], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    let mut defaults = std::collections::HashMap::new();
+    for row in rows {
+        let (column, default) = row?;
+        let literal = default
+            .as_deref()
+            .and_then(|d| d.strip_prefix('\'')?.strip_suffix('\''));
+        if let Some(literal) = literal {
+            defaults.insert(column, literal.replace("''", "'"));
+        }
+    }
+    Ok(defaults)
+}
+
 fn describe(
     conn: &Connection,
     entity: &Entity,
@@ -28,6 +51,7 @@ fn describe(
     let label = |key: &str| texts.text(key);
     let mut fields = Vec::new();
     let mut choices = picklists::choices(conn, entity.name)?;
+    let defaults = text_defaults(conn, entity.name)?;
     for field in entity.fields {
         let access = module.field(field.name);
         if access == FieldAccess::Hidden {
@@ -40,7 +64,7 @@ fn describe(
             "required": field.required,
             "searchable": field.searchable,
             "sortable": field.sortable,
-            "system": field.system,
+            "system": !field.writable(),
             "create_only": field.create_only,
             "read_only": access == FieldAccess::ReadOnly,
             "custom": field.custom,
@@ -63,6 +87,9 @@ fn describe(
                 .map(|c| json!({ "value": c.value, "label": c.label(texts.lang), "active": c.active }))
                 .collect();
             described["options"] = json!(options);
+            if let Some(default) = defaults.get(field.name) {
+                described["default"] = json!(default);
+            }
         }
         fields.push(described);
     }

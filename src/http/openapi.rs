@@ -408,7 +408,7 @@ fn record_schema(entity: &Entity) -> Value {
     }
     for field in entity.fields {
         let mut described = schema(field.kind);
-        if field.system {
+        if !field.writable() {
             described["readOnly"] = json!(true);
         }
         properties.insert(field.name.into(), described);

@@ -14,6 +14,7 @@ const REP_NAME: &str = "李销售";
 const CUSTOMER: &str = "杭州星河贸易有限公司";
 const CONTACT: &str = "张三";
 const FOLLOWUP: &str = "上门拜访，讨论年度合同";
+const TASK: &str = "准备年度合同报价";
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
 
 fn submit_dialog(run: &Run) {
@@ -277,6 +278,7 @@ pub fn a_sales_manager_runs_the_pipeline(run: &mut Run) {
             LEAD,
             LEAD_COMPANY,
             CONTRACT,
+            TASK,
             ADMIN_NAME,
             "admin",
             "王",
@@ -304,6 +306,37 @@ pub fn a_sales_manager_runs_the_pipeline(run: &mut Run) {
     b.wait_text(".record-header h1", LEAD_COMPANY);
     wait_for_text(run, LEAD);
     run.check_page("customer made from the lead");
+
+    // The leads are dealt round-robin to the sales department (its only member is the rep).
+    b.goto(&run.url("/leads"));
+    b.wait_text(".list-results", LEAD);
+    b.click(&b.wait(".list-results td input[type=checkbox]"));
+    b.click_text(&run.t("leads.round_robin"));
+    b.wait_until("the department choices", || {
+        b.all("dialog[open] select[name=department_id] option")
+            .iter()
+            .any(|o| b.text(o).contains(DEPARTMENT))
+            .then_some(())
+    });
+    b.choose_text("dialog[open]", "department_id", DEPARTMENT);
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.wait_text(".list-results tbody", REP_NAME);
+    run.check_page("leads dealt round-robin");
+
+    // A task for the rep: in "tasks I assigned", not in "my tasks".
+    open_new_form(run, "tasks");
+    b.fill("dialog[open]", "title", TASK);
+    b.choose_text("dialog[open]", "assignee_id", REP_NAME);
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.goto(&run.url("/tasks"));
+    b.wait_text(".list-results", TASK);
+    b.choose(".toolbar", "mine", "owner");
+    b.wait(".list-results .state-empty");
+    b.choose(".toolbar", "mine", "created");
+    b.wait_text(".list-results tbody", TASK);
+    run.check_page("tasks I assigned");
 
     b.goto(&run.url("/opportunities/board"));
     b.wait_text(".board-card", LEAD_COMPANY);

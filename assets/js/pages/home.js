@@ -31,11 +31,12 @@ function myPipeline() {
 
 function myTasks() {
   const query = `/tasks?filter[assignee_id]=${session.user.id}&filter[status][in]=open,in_progress&sort=due_at&per_page=8`;
+  const all = h('a', { href: `#/tasks?filter[owner_id]=${session.user.id}` }, t('home.all_my_tasks'));
   return loaded(() => api('GET', query), (answer) => (answer.items.length
-    ? h('ul', { class: 'reminders' }, answer.items.map((task) => h('li', { class: 'reminder' },
+    ? h('div', {}, h('ul', { class: 'reminders' }, answer.items.map((task) => h('li', { class: 'reminder' },
       h('a', { href: `#/tasks/${task.id}` }, h('strong', {}, task.title)),
-      task.due_at ? badge(formatDateTime(task.due_at), new Date(task.due_at) < new Date() ? 'danger' : 'neutral') : null)))
-    : emptyState('task', t('home.tasks_empty'))));
+      task.due_at ? badge(formatDateTime(task.due_at), new Date(task.due_at) < new Date() ? 'danger' : 'neutral') : null))), all)
+    : h('div', {}, emptyState('task', t('home.tasks_empty')), all)));
 }
 
 function moneyDue(answer) {

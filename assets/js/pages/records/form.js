@@ -29,7 +29,8 @@ async function lookups(entity) {
       const answer = await api('GET', `/${field.reference}?per_page=200&sort=-updated_at`).catch(() => ({ items: [] }));
       found[field.name] = answer.items.map((r) => [r.id, r.name ?? r.title ?? `#${r.id}`]);
     } else if (field.type === 'user') {
-      const answer = await api('GET', '/directory?per_page=200');
+      // Whoever may only keep records themself is offered only themself.
+      const answer = canAssign(entity) ? await api('GET', '/directory?per_page=200') : { items: [session.user] };
       found[field.name] = answer.items.map((u) => [u.id, u.display_name]);
     }
   }
@@ -52,7 +53,7 @@ function controlFor(field, record, options) {
     case 'bool':
       return { ...spec, type: 'checkbox', required: false };
     case 'picklist':
-      return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...offered(field, value).map((o) => [o.value, o.label])] };
+      return { ...spec, type: 'select', value: value ?? (record ? '' : field.default ?? ''), options: [['', '—'], ...offered(field, value).map((o) => [o.value, o.label])] };
     case 'multi_picklist':
       return { ...spec, type: 'checkboxes', value: value || [], options: offered(field, value).map((o) => [o.value, o.label]) };
     case 'tags':
@@ -66,8 +67,10 @@ function controlFor(field, record, options) {
     case 'money':
       return { ...spec, type: 'number', step: 0.01, value: value === null || value === undefined ? '' : value / 100 };
     case 'reference':
-    case 'user':
       return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...(options[field.name] || [])] };
+    case 'user':
+      // A new record's person is the one creating it until they choose someone else.
+      return { ...spec, type: 'select', value: value ?? (record ? '' : session.user.id), options: [['', '—'], ...(options[field.name] || [])] };
     case 'lookup':
       return { ...spec, type: 'select', value: value ?? '', options: [['', '—'], ...field.options.map((o) => [o.value, o.label])] };
     case 'currency':

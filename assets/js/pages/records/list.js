@@ -13,6 +13,7 @@ import { canAssign, openRecordForm } from './form.js';
 import { openImport } from './import.js';
 import { filterBar } from './filters.js';
 import { summaryPanel } from './summary.js';
+import { assignRoundRobin } from './sales.js';
 
 const COMMON_COLUMNS = ['owner_id', 'department_id', 'created_at', 'updated_at'];
 const storageKey = (entity) => `kehu.columns.${session.user.id}.${entity}`;
@@ -196,18 +197,13 @@ function listView(entity, query, pool) {
     control.input.addEventListener('change', () => { state.filters[key] = control.input.value; reload(); });
     return { key, control };
   });
-  const mine = entity.owned && !pool ? (() => {
-    const key = 'filter[owner_id]';
-    const control = field({ name: 'mine', label: t('records.owner_filter'), type: 'select', value: state.filters[key] || '',
-      options: [['', t('common.all')], [String(session.user.id), t('records.mine')]] });
-    control.input.addEventListener('change', () => { state.filters[key] = control.input.value; reload(); });
-    return { key, control };
-  })() : null;
+  const mine = entity.owned && !pool ? ownershipControl(entity, state, reload) : null;
   const controls = [...filterControls, mine].filter(Boolean);
-  const filters = filterBar(entity, state, controls.map((c) => c.key), () => { filters.sync(); reload(); });
+  const quickKeys = controls.flatMap((c) => c.keys || [c.key]);
+  const filters = filterBar(entity, state, quickKeys, () => { filters.sync(); mine?.sync(); reload(); });
   chart = pool ? null : summaryPanel(entity, listQuery, ([key, value]) => {
     state.filters[key] = value;
-    const quick = controls.find((c) => c.key === key);
+    const quick = filterControls.find((c) => c.key === key);
     if (quick) quick.control.input.value = value;
     filters.sync();
     reload();
@@ -220,7 +216,8 @@ function listView(entity, query, pool) {
     state.filters = Object.fromEntries(Object.entries(q).filter(([k]) => k.startsWith('filter[')));
     if (view?.columns?.length) state.columns = knownColumns(entity, view.columns);
     search.input.value = state.q;
-    for (const { key, control } of controls) control.input.value = state.filters[key] || '';
+    for (const { key, control } of filterControls) control.input.value = state.filters[key] || '';
+    mine?.sync();
     filters.sync();
     reload();
   };
@@ -247,6 +244,27 @@ function listView(entity, query, pool) {
     chart?.panel,
     bulkBar,
     results);
+}
+
+/**
+ * The toolbar's "whose records" select: all, the caller's own, or the ones the caller created
+ * (for tasks: "my tasks" and "tasks I assigned", since a task is owned by its assignee).
+ */
+function ownershipControl(entity, state, reload) {
+  const me = String(session.user.id);
+  const presets = { owner: 'filter[owner_id]', created: 'filter[created_by]' };
+  const keys = Object.values(presets);
+  const labels = entity.name === 'tasks' ? { owner: 'tasks.mine', created: 'tasks.assigned_by_me' } : { owner: 'records.mine', created: 'records.created_by_me' };
+  const label = (preset) => t(labels[preset]);
+  const current = () => Object.keys(presets).find((preset) => state.filters[presets[preset]] === me) || '';
+  const control = field({ name: 'mine', label: t('records.owner_filter'), type: 'select', value: current(),
+    options: [['', t('common.all')], ['owner', label('owner')], ['created', label('created')]] });
+  control.input.addEventListener('change', () => {
+    for (const key of keys) delete state.filters[key];
+    if (control.input.value) state.filters[presets[control.input.value]] = me;
+    reload();
+  });
+  return { keys, control, sync: () => { control.input.value = current(); } };
 }
 
 /** The saved views of this list: pick one, save the current one, delete the picked one. */
@@ -299,6 +317,7 @@ function offeredBulkActions(entity) {
   const tags = entity.fields.find((f) => f.type === 'tags');
   if (can(entity, 'edit') && entity.owned && canAssign(entity)) {
     actions.push({ label: t('bulk.assign'), icon: 'user', run: bulkAssign });
+    if (entity.name === 'leads') actions.push({ label: t('leads.round_robin'), icon: 'users', run: assignRoundRobin });
   }
   if (can(entity, 'edit') && tags) actions.push({ label: t('bulk.tag'), icon: 'tag', run: bulkTag });
   if (can(entity, 'edit') && entity.pooled) actions.push({ label: t('pool.release'), icon: 'inbox', run: bulkRelease });

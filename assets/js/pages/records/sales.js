@@ -9,6 +9,7 @@ import { formatDateTime, formatNumber } from '../../format.js';
 import { badge, card, createForm, emptyState, errorState, errorText, loading, openDialog, toast } from '../../ui.js';
 import { can } from '../../meta.js';
 import { linesTable } from './lines.js';
+import { departmentOptions } from '../settings/departments.js';
 
 /** Buttons beside the record's title. */
 export function recordActions(entity, record, refresh) {
@@ -141,4 +142,25 @@ function attachments(entity, record) {
     h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, t('attachments.title')), add, input),
     h('p', { class: 'muted' }, t('attachments.limit')),
     list);
+}
+
+/**
+ * Deals the selected leads in turn to the active members of a department, continuing the
+ * rotation where the last round there stopped (`POST /leads/assign`).
+ */
+export function assignRoundRobin(entity, ids, done) {
+  const form = createForm({
+    fields: [{ name: 'department_id', label: t('leads.round_robin_department'), type: 'select', required: true, options: [['', '—']] }],
+    submitLabel: t('leads.round_robin'),
+    async onSubmit(values) {
+      const answer = await api('POST', '/leads/assign', { ids, department_id: Number(values.department_id) });
+      dialog.close();
+      done(answer);
+    },
+  });
+  api('GET', '/departments').then((answer) => {
+    mount(form.controls.department_id.input, departmentOptions(answer.items, { none: '—' }).map(([value, label]) => h('option', { value }, label)));
+  }).catch((error) => form.showBanner(errorText(error)));
+  const dialog = openDialog(t('leads.round_robin_title', { count: ids.length }),
+    h('div', {}, h('p', { class: 'muted' }, t('leads.round_robin_hint')), form.el));
 }
