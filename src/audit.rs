@@ -1,6 +1,7 @@
 //! The operation log (操作日志): who did what, when, from where. Entries are written in the same
 //! transaction as the change they describe, so the log never claims what did not happen.
 
+use crate::db::Cached;
 use crate::time::now_ms;
 use rusqlite::{params, Connection};
 use serde_json::Value;
@@ -56,7 +57,7 @@ fn insert(
     (entity, record_id): (Option<&str>, Option<i64>),
     detail: Value,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.run(
         "INSERT INTO audit_log (at, user_id, username, action, entity, record_id, ip, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![

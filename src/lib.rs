@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod crm;
 pub mod db;
+pub mod demo;
 pub mod entity;
 pub mod http;
 pub mod i18n;

@@ -3,7 +3,7 @@
 
 mod files;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use kehu::app::Application;
 use kehu::audit::{self, Actor};
 use kehu::auth::setup::{self, SetupInput};
@@ -91,6 +91,21 @@ enum Command {
     Import(files::ImportArgs),
     /// Export a module's records as a user (their data scope applies)
     Export(files::ExportArgs),
+    /// Fill an empty data directory with a demo company: `small` to try Kehu, `large` (a
+    /// million customers and eight million more records) to measure it
+    Demo {
+        #[arg(long, value_enum, default_value = "small")]
+        size: DemoSize,
+        /// The same seed makes the same company
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DemoSize {
+    Small,
+    Large,
 }
 
 #[derive(Subcommand)]
@@ -201,6 +216,7 @@ fn main() -> ExitCode {
         Some(Command::Export(args)) => {
             open_migrated(&config).and_then(|conn| files::run_export(&conn, args))
         }
+        Some(Command::Demo { size, seed }) => run_demo(&config, size, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -421,6 +437,70 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), Failure> {
                 account.username
             );
         }
+    }
+    Ok(())
+}
+
+/// `kehu demo`: refuses a data directory that has a company already or a server running on it;
+/// shows a progress line while it writes; prints who can sign in, and how fast it went.
+fn run_demo(config: &Config, size: DemoSize, seed: u64) -> Result<(), Failure> {
+    std::fs::create_dir_all(config.data_dir()).map_err(Failure::operation)?;
+    let _lock = kehu::db::lock::DataDirLock::acquire(config.data_dir())?;
+    let mut conn = open_migrated(config)?;
+    if !kehu::auth::setup::is_needed(&conn)? {
+        return Err(Failure::usage(format!(
+            "{} already holds a company; the demo needs an empty data directory (--data-dir)",
+            config.data_dir().display()
+        )));
+    }
+    let size = match size {
+        DemoSize::Small => kehu::demo::Size::Small,
+        DemoSize::Large => kehu::demo::Size::Large,
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_line = std::time::Instant::now();
+    let mut show = |p: &kehu::demo::Progress| {
+        let line = format!(
+            "demo: {} {}/{} · {} of ~{} rows ({:.0}%) · {:.0} rows/s",
+            p.phase,
+            p.done,
+            p.of,
+            p.rows,
+            p.planned_rows,
+            100.0 * p.rows as f64 / p.planned_rows.max(1) as f64,
+            p.rows_per_second
+        );
+        if terminal {
+            eprint!("\r{line}\x1b[K");
+        } else if last_line.elapsed().as_secs() >= 5 || p.done == 0 {
+            eprintln!("{line}");
+            last_line = std::time::Instant::now();
+        }
+    };
+    let summary = kehu::demo::generate(&mut conn, size, seed, &mut show)?;
+    if terminal {
+        eprintln!();
+    }
+    println!(
+        "demo company written to {}: {} rows in {:.1} s ({:.0} rows/s)",
+        config.database_path().display(),
+        summary.rows,
+        summary.seconds,
+        summary.rows as f64 / summary.seconds.max(0.001)
+    );
+    for (entity, count) in &summary.counts {
+        println!("  {entity:<14} {count:>10}");
+    }
+    println!(
+        "sign in as admin with the password {}",
+        summary.admin_password
+    );
+    println!(
+        "everyone else signs in with the password {}, for example:",
+        summary.staff_password
+    );
+    for (username, role, department) in &summary.people {
+        println!("  {username:<10} {role} · {department}");
     }
     Ok(())
 }

@@ -8,12 +8,14 @@ use crate::access::{Action, Rights, Scope};
 use crate::app::AppState;
 use crate::auth::session::{Admin, CurrentUser};
 use crate::auth::users::company_zone;
+use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
 use crate::entity::lines;
 use crate::entity::store::visible;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
 use crate::org::actor;
+use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Days, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -144,7 +146,7 @@ fn approves(rights: &Rights) -> bool {
 }
 
 fn number_taken(conn: &Connection, number: &str, except: i64) -> rusqlite::Result<bool> {
-    conn.query_row(
+    conn.one(
         "SELECT EXISTS (SELECT 1 FROM contracts WHERE number = ?1 AND id <> ?2)",
         params![number, except],
         |r| r.get(0),
@@ -153,7 +155,7 @@ fn number_taken(conn: &Connection, number: &str, except: i64) -> rusqlite::Resul
 
 fn pattern(conn: &Connection) -> rusqlite::Result<String> {
     let stored: Option<String> = conn
-        .query_row(
+        .one(
             "SELECT value FROM settings WHERE key = ?1",
             [PATTERN_KEY],
             |r| r.get(0),
@@ -180,12 +182,13 @@ fn expand_date(pattern: &str, today: chrono::NaiveDate) -> (String, usize) {
 /// The next free number of the pattern: its sequence counts per expanded prefix (so a pattern
 /// with the day restarts every day) and skips numbers someone typed by hand.
 pub fn next_number(conn: &Connection) -> Result<String, AppError> {
-    let today = Utc::now().with_timezone(&company_zone(conn)?).date_naive();
+    let now = chrono::DateTime::<Utc>::from_timestamp_millis(now_ms()).unwrap_or_default();
+    let today = now.with_timezone(&company_zone(conn)?).date_naive();
     let (expanded, width) = expand_date(&pattern(conn)?, today);
     let token = format!("{{SEQ:{width}}}");
     let key = format!("contracts:{expanded}");
     loop {
-        let value: i64 = conn.query_row(
+        let value: i64 = conn.one(
             "INSERT INTO number_sequences (key, value) VALUES (?1, 1)
              ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value",
             [&key],
@@ -262,7 +265,7 @@ async fn save_settings(
     state
         .db
         .write(move |tx| {
-            tx.execute(
+            tx.run(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![PATTERN_KEY, pattern],

@@ -6,6 +6,7 @@ use crate::access::Rights;
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
+use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
 use crate::entity::store::visible;
 use crate::http::error::AppError;
@@ -61,7 +62,7 @@ fn refresh_parent(conn: &Connection, followup: &Value) -> Result<(), AppError> {
     let parent = followup["entity"].as_str().unwrap_or_default();
     let id = followup["record_id"].as_i64().unwrap_or_default();
     if parent == LEADS.name {
-        conn.execute(
+        conn.run(
             "UPDATE leads SET last_followup_at = (SELECT max(followed_at) FROM followups
                  WHERE entity = 'leads' AND record_id = ?1 AND deleted_at IS NULL) WHERE id = ?1",
             [id],
@@ -72,7 +73,7 @@ fn refresh_parent(conn: &Connection, followup: &Value) -> Result<(), AppError> {
         return Ok(());
     }
     let latest: Option<(i64, Option<i64>)> = conn
-        .query_row(
+        .one(
             "SELECT followed_at, next_at FROM followups
              WHERE entity = ?1 AND record_id = ?2 AND deleted_at IS NULL
              ORDER BY followed_at DESC, id DESC LIMIT 1",
@@ -80,7 +81,7 @@ fn refresh_parent(conn: &Connection, followup: &Value) -> Result<(), AppError> {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    conn.execute(
+    conn.run(
         "UPDATE customers SET last_followup_at = ?1, next_followup_at = ?2 WHERE id = ?3",
         params![latest.map(|l| l.0), latest.and_then(|l| l.1), id],
     )?;
@@ -166,7 +167,7 @@ async fn reminders(
 
 fn user_zone(conn: &Connection, user_id: i64) -> Result<chrono_tz::Tz, AppError> {
     let own: Option<String> = conn
-        .query_row("SELECT timezone FROM users WHERE id = ?1", [user_id], |r| {
+        .one("SELECT timezone FROM users WHERE id = ?1", [user_id], |r| {
             r.get(0)
         })
         .optional()?

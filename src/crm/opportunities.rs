@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::db::query::Conditions;
+use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
 use crate::entity::lines::{self, round_half_even};
 use crate::entity::routes::{scoped_query, Query, Slice};
@@ -132,7 +133,7 @@ fn record_stage(conn: &Connection, opportunity: &Value) -> Result<(), AppError> 
     let id = opportunity["id"].as_i64().unwrap_or_default();
     let stage_id = opportunity["stage_id"].as_i64().unwrap_or_default();
     let last: Option<i64> = conn
-        .query_row(
+        .one(
             "SELECT stage_id FROM opportunity_stages WHERE opportunity_id = ?1
              ORDER BY entered_at DESC, id DESC LIMIT 1",
             [id],
@@ -146,7 +147,7 @@ fn record_stage(conn: &Connection, opportunity: &Value) -> Result<(), AppError> 
         return Ok(());
     };
     let now = now_ms();
-    conn.execute(
+    conn.run(
         "INSERT INTO opportunity_stages (opportunity_id, stage_id, entered_at) VALUES (?1, ?2, ?3)",
         params![id, stage_id, now],
     )?;
@@ -155,13 +156,13 @@ fn record_stage(conn: &Connection, opportunity: &Value) -> Result<(), AppError> 
     } else {
         stage.position
     };
-    conn.execute(
+    conn.run(
         "UPDATE opportunities SET closed_at = ?1, furthest_position = max(furthest_position, ?2)
          WHERE id = ?3",
         params![(!stage.is_open()).then_some(now), furthest, id],
     )?;
     if let (true, Some(customer)) = (stage.kind == "won", opportunity["customer_id"].as_i64()) {
-        conn.execute(
+        conn.run(
             "UPDATE customers SET last_won_at = ?1 WHERE id = ?2",
             params![now, customer],
         )?;

@@ -4,6 +4,7 @@
 
 use crate::app::AppState;
 use crate::auth::session::{Admin, CurrentUser};
+use crate::db::Cached;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
 use crate::i18n::Lang;
@@ -91,7 +92,7 @@ fn stage_row(r: &rusqlite::Row) -> rusqlite::Result<Stage> {
 }
 
 pub fn stage(conn: &Connection, id: i64) -> rusqlite::Result<Option<Stage>> {
-    conn.query_row(
+    conn.one(
         &format!("SELECT {STAGE_COLUMNS} FROM pipeline_stages WHERE id = ?1"),
         [id],
         stage_row,
@@ -110,7 +111,7 @@ pub fn stages(conn: &Connection, pipeline: i64) -> rusqlite::Result<Vec<Stage>> 
 
 /// The first pipeline (what a request that names none gets).
 pub fn default_pipeline(conn: &Connection) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
+    conn.one(
         "SELECT id FROM pipelines ORDER BY position, id LIMIT 1",
         [],
         |r| r.get(0),

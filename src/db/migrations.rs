@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/007_imports.sql"),
     include_str!("migrations/008_custom_fields.sql"),
     include_str!("migrations/009_sales.sql"),
+    include_str!("migrations/010_bigrams.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -61,6 +62,8 @@ pub fn migrate(
 /// Applies the steps after the current version up to `target`. Tests use it to build an
 /// older schema.
 pub fn apply_up_to(conn: &mut Connection, target: i64) -> Result<(), StorageError> {
+    // Migration 010 fills the pairs index with this function; whoever migrates needs it.
+    crate::entity::bigrams::register(conn)?;
     let current = schema_version(conn)?;
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let step = index as i64 + 1;

@@ -56,6 +56,9 @@ impl From<r2d2::Error> for StorageError {
 /// commit costs little.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
+    // Room for every entity's hot statements (see `Cached`); the default keeps 16.
+    conn.set_prepared_statement_cache_capacity(256);
+    crate::entity::bigrams::register(conn)?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = FULL;
@@ -196,4 +199,29 @@ pub fn savepoint<T, E: From<rusqlite::Error>>(
     };
     conn.execute_batch(end)?;
     result
+}
+
+/// `execute` and `query_row` through the connection's statement cache. SQLite's parse and plan
+/// of a statement can cost more than running it, and a record write runs the same handful of
+/// statements every time (insert, index, read back, history).
+pub trait Cached {
+    fn run<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    fn one<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn run<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn one<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
 }

@@ -220,6 +220,7 @@ fn reindex_all(conn: &Connection, entity: &Entity) -> rusqlite::Result<()> {
         ),
         [],
     )?;
+    conn.execute(&super::bigrams::insert_sql(entity, "1"), [])?;
     Ok(())
 }
 

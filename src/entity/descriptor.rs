@@ -284,6 +284,14 @@ impl Entity {
         self.fields.iter().filter(|f| f.searchable && !f.custom)
     }
 
+    /// The searchable short texts (names, titles, numbers, addresses, tags), which words of one
+    /// or two characters search too (`entity::bigrams`); long texts, phones, e-mail addresses and
+    /// links need three characters.
+    pub fn pair_searchable(&self) -> impl Iterator<Item = &'static Field> {
+        self.searchable()
+            .filter(|f| matches!(f.kind, Kind::Text { .. } | Kind::Tags))
+    }
+
     pub fn searchable_custom(&self) -> impl Iterator<Item = &'static Field> {
         self.fields.iter().filter(|f| f.searchable && f.custom)
     }
@@ -307,5 +315,10 @@ impl Entity {
 
     pub fn fts_table(&self) -> String {
         format!("{}_fts", self.name)
+    }
+
+    /// The one- and two-character index (see `entity::bigrams`).
+    pub fn bigram_table(&self) -> String {
+        format!("{}_bigrams", self.name)
     }
 }

@@ -67,7 +67,10 @@ fn database() -> Connection {
              owner_id INTEGER, department_id INTEGER, extra TEXT NOT NULL DEFAULT '{}',
              version INTEGER NOT NULL DEFAULT 1, created_by INTEGER, created_at INTEGER NOT NULL,
              updated_at INTEGER NOT NULL, deleted_at INTEGER, deleted_by INTEGER) STRICT;
-         CREATE VIRTUAL TABLE probes_fts USING fts5(text, long_text, custom, tokenize = 'trigram');",
+         CREATE VIRTUAL TABLE probes_fts USING fts5(text, long_text, custom, tokenize = 'trigram');
+         CREATE VIRTUAL TABLE probes_bigrams USING fts5(text, custom,
+             tokenize = 'unicode61 remove_diacritics 0', detail = column, content = '',
+             contentless_delete = 1);",
     )
     .unwrap();
     let rights = Rights::system_for(1);

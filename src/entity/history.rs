@@ -4,6 +4,7 @@
 use super::descriptor::Entity;
 use crate::access::{FieldAccess, ModuleRights};
 use crate::audit::Actor;
+use crate::db::Cached;
 use crate::time::{now_ms, rfc3339};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
@@ -29,7 +30,7 @@ pub fn record_changes(
     action: &str,
     changes: &Value,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.run(
         "INSERT INTO record_history (entity, record_id, at, user_id, username, action, changes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -105,7 +106,7 @@ pub fn page(
     id: i64,
     (limit, offset): (i64, i64),
 ) -> rusqlite::Result<(Vec<Value>, i64)> {
-    let total = conn.query_row(
+    let total = conn.one(
         "SELECT count(*) FROM record_history WHERE entity = ?1 AND record_id = ?2",
         params![entity.name, id],
         |r| r.get(0),

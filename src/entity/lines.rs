@@ -9,6 +9,7 @@
 
 use super::store::is_visible;
 use crate::access::Rights;
+use crate::db::Cached;
 use crate::http::error::{AppError, FieldErrors};
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
@@ -69,7 +70,7 @@ fn product(
         return Ok(None);
     }
     Ok(conn
-        .query_row(
+        .one(
             "SELECT name, price, active FROM products WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

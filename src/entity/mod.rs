@@ -2,6 +2,7 @@
 //! sort, search, get, create, update, delete, recycle bin, history, export and the UI's metadata.
 
 pub mod attachments;
+pub mod bigrams;
 pub mod bulk;
 pub mod custom;
 pub mod descriptor;

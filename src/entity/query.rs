@@ -2,6 +2,7 @@
 //! `filter[FIELD]` / `filter[FIELD][OP]`. Every field, operator and sort key is looked up in the
 //! descriptor (and must be visible to the caller); every value is a bound parameter.
 
+use super::bigrams;
 use super::descriptor::{Entity, Field, Kind};
 use crate::access::{FieldAccess, ModuleRights};
 use crate::db::query::{like_pattern, Conditions};
@@ -91,47 +92,62 @@ fn sort(entity: &Entity, rights: &ModuleRights, value: &str) -> Result<String, A
 }
 
 /// Full-text search: each word must match. Words of three characters or more use the trigram
-/// index; shorter ones (two-character Chinese names are common, and trigrams cannot see them)
-/// fall back to LIKE over the same columns, narrowed by the other conditions.
+/// index over every searchable field; shorter ones (two-character Chinese names are common, and
+/// trigrams cannot see them) use the pairs index over the name fields (`entity::bigrams`), so
+/// no search reads every row.
 ///
 /// Searchable custom fields share the full-text column `custom`, so it is searched only when
 /// the caller may see every one of them.
 pub fn search(entity: &Entity, rights: &ModuleRights, q: &str, conditions: &mut Conditions) {
     let visible = |f: &&Field| rights.field(f.name) != FieldAccess::Hidden;
-    let mut fields: Vec<&Field> = entity.searchable().filter(visible).collect();
-    let mut columns: Vec<&str> = fields.iter().map(|f| f.name).collect();
     let custom: Vec<&Field> = entity.searchable_custom().collect();
-    if !custom.is_empty() && custom.iter().all(visible) {
-        fields.extend(custom);
-        columns.push("custom");
-    }
+    let custom_visible = !custom.is_empty() && custom.iter().all(visible);
+    let with_custom = |mut columns: Vec<&'static str>| {
+        if custom_visible {
+            columns.push("custom");
+        }
+        columns
+    };
+    let long = with_custom(
+        entity
+            .searchable()
+            .filter(visible)
+            .map(|f| f.name)
+            .collect(),
+    );
+    let short = with_custom(
+        entity
+            .pair_searchable()
+            .filter(visible)
+            .map(|f| f.name)
+            .collect(),
+    );
     let words: Vec<&str> = q.split_whitespace().take(8).collect();
-    if words.is_empty() {
-        return;
-    }
-    if columns.is_empty() {
-        conditions.add_raw("0");
-        return;
-    }
     for word in words {
-        if word.chars().count() >= 3 {
-            let fts = entity.fts_table();
-            let phrase = format!(
-                "{{{}}} : \"{}\"",
-                columns.join(" "),
-                word.replace('"', "\"\"")
-            );
-            conditions.add(
-                &format!("t.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)"),
-                phrase,
-            );
+        let found = if word.chars().count() < 3 {
+            bigrams::query(word)
+                .filter(|_| !short.is_empty())
+                .map(|query| {
+                    (
+                        entity.bigram_table(),
+                        format!("{{{}}} : ({query})", short.join(" ")),
+                    )
+                })
         } else {
-            let any = fields
-                .iter()
-                .map(|f| format!("{} LIKE ? ESCAPE '\\'", f.column("t")))
-                .collect::<Vec<_>>()
-                .join(" OR ");
-            conditions.add(&format!("({any})"), like_pattern(word));
+            (!long.is_empty()).then(|| {
+                let phrase = word.replace('"', "\"\"");
+                (
+                    entity.fts_table(),
+                    format!("{{{}}} : \"{phrase}\"", long.join(" ")),
+                )
+            })
+        };
+        match found {
+            Some((table, query)) => conditions.add(
+                &format!("t.id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)"),
+                query,
+            ),
+            None => conditions.add_raw("0"),
         }
     }
 }

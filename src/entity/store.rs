@@ -14,6 +14,7 @@ use super::values::{self, Refusal};
 use crate::access::{Action, FieldAccess, ModuleRights, Rights};
 use crate::audit::Actor;
 use crate::crm;
+use crate::db::Cached;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::version_conflict;
 use crate::time::now_ms;
@@ -257,9 +258,7 @@ pub fn fetch(
         reader.select(),
         visible(rights, entity, "t")
     );
-    Ok(conn
-        .query_row(&sql, [id], |r| reader.record(r))
-        .optional()?)
+    Ok(conn.one(&sql, [id], |r| reader.record(r)).optional()?)
 }
 
 /// Whether the caller may see the record `id` of the entity named `name`.
@@ -276,7 +275,7 @@ pub fn is_visible(
         "SELECT EXISTS (SELECT 1 FROM {name} t WHERE t.id = ?1 AND t.deleted_at IS NULL AND {})",
         visible(rights, entity, "t")
     );
-    Ok(conn.query_row(&sql, [id], |r| r.get(0))?)
+    Ok(conn.one(&sql, [id], |r| r.get(0))?)
 }
 
 /// The caller, for history and the audit log.
@@ -365,7 +364,7 @@ fn parse_changes(
 
 pub fn company_currency(conn: &Connection) -> rusqlite::Result<String> {
     let currency: Option<String> = conn
-        .query_row(
+        .one(
             "SELECT value FROM settings WHERE key = 'company.currency'",
             [],
             |r| r.get(0),
@@ -387,7 +386,7 @@ pub fn owner(
         .filter(|id| *id > 0)
         .ok_or(("invalid_id", json!({})))?;
     let user: Option<(Option<i64>, bool)> = conn
-        .query_row(
+        .one(
             "SELECT department_id, frozen FROM users WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -418,17 +417,17 @@ fn check_links(
             continue;
         };
         let found = match field.kind {
-            Kind::User => conn.query_row(
+            Kind::User => conn.one(
                 "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND frozen = 0)",
                 [id],
                 |r| r.get(0),
             )?,
-            Kind::Department => conn.query_row(
+            Kind::Department => conn.one(
                 "SELECT EXISTS (SELECT 1 FROM departments WHERE id = ?1)",
                 [id],
                 |r| r.get(0),
             )?,
-            Kind::Lookup(table) => conn.query_row(
+            Kind::Lookup(table) => conn.one(
                 &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"),
                 [id],
                 |r| r.get(0),
@@ -452,16 +451,36 @@ fn check_links(
     Ok(())
 }
 
-/// Writes the record's row in the entity's full-text index, in the caller's transaction; a
-/// record just created has no row to remove first.
+/// Writes the record's rows in the entity's full-text indexes (trigrams, and the pairs of its
+/// short texts), in the caller's transaction; a record just created has no rows to remove.
 fn reindex(conn: &Connection, entity: &Entity, id: i64, created: bool) -> rusqlite::Result<()> {
+    reindex_trigrams(conn, entity, id, created)?;
+    if entity.pair_searchable().next().is_none() && entity.searchable_custom().next().is_none() {
+        return Ok(());
+    }
+    if !created {
+        conn.run(
+            &format!("DELETE FROM {} WHERE rowid = ?1", entity.bigram_table()),
+            [id],
+        )?;
+    }
+    conn.run(&super::bigrams::insert_sql(entity, "t.id = ?1"), [id])?;
+    Ok(())
+}
+
+fn reindex_trigrams(
+    conn: &Connection,
+    entity: &Entity,
+    id: i64,
+    created: bool,
+) -> rusqlite::Result<()> {
     let columns: Vec<&str> = entity.searchable().map(|f| f.name).collect();
     if columns.is_empty() {
         return Ok(());
     }
     let fts = entity.fts_table();
     if !created {
-        conn.execute(&format!("DELETE FROM {fts} WHERE rowid = ?1"), [id])?;
+        conn.run(&format!("DELETE FROM {fts} WHERE rowid = ?1"), [id])?;
     }
     let list = columns.join(", ");
     let values = columns
@@ -469,7 +488,7 @@ fn reindex(conn: &Connection, entity: &Entity, id: i64, created: bool) -> rusqli
         .map(|c| format!("t.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    conn.execute(
+    conn.run(
         &format!(
             "INSERT INTO {fts} (rowid, {list}, custom) SELECT t.id, {values}, {} FROM {} t \
              WHERE t.id = ?1",
@@ -583,7 +602,7 @@ pub fn create(
         columns.push("extra");
         slots.push(extra);
     }
-    tx.execute(
+    tx.run(
         &format!(
             "INSERT INTO {} ({}) VALUES ({})",
             entity.name,
@@ -607,7 +626,7 @@ fn read_back(conn: &Connection, entity: &Entity, id: i64) -> Result<Value, AppEr
     let everyone = Rights::system();
     let reader = Reader::new(entity, &everyone);
     Ok(
-        conn.query_row(&format!("{} WHERE t.id = ?1", reader.select()), [id], |r| {
+        conn.one(&format!("{} WHERE t.id = ?1", reader.select()), [id], |r| {
             reader.record(r)
         })?,
     )
@@ -666,7 +685,7 @@ pub fn update(
     sql_values.push(Sql::Integer(now_ms()));
     sets.push(format!("updated_at = ?{}", sql_values.len()));
     sql_values.push(Sql::Integer(id));
-    tx.execute(
+    tx.run(
         &format!(
             "UPDATE {} SET {}, version = version + 1 WHERE id = ?{}",
             entity.name,
@@ -687,7 +706,7 @@ pub fn update(
 pub fn delete(tx: &Connection, entity: &Entity, caller: &Caller, id: i64) -> Result<(), AppError> {
     let module = caller.rights.require(entity.name, Action::Delete)?;
     current(tx, entity, caller.rights, &module, id, None)?;
-    tx.execute(
+    tx.run(
         &format!(
             "UPDATE {} SET deleted_at = ?1, deleted_by = ?2, version = version + 1 WHERE id = ?3",
             entity.name
@@ -715,7 +734,7 @@ pub fn restore(
 ) -> Result<Value, AppError> {
     let module = caller.rights.require(entity.name, Action::Delete)?;
     fetch(tx, entity, caller.rights, id, true)?.ok_or_else(AppError::not_found)?;
-    tx.execute(
+    tx.run(
         &format!(
             "UPDATE {} SET deleted_at = NULL, deleted_by = NULL, version = version + 1,
                  updated_at = ?1 WHERE id = ?2",
@@ -777,7 +796,7 @@ pub fn set_system_fields(
     let mut bound: Vec<Sql> = values.iter().map(|(_, v)| v.clone()).collect();
     bound.push(Sql::Integer(now_ms()));
     bound.push(Sql::Integer(id));
-    tx.execute(
+    tx.run(
         &format!(
             "UPDATE {} SET {}, version = version + 1, updated_at = ?{} WHERE id = ?{}",
             entity.name,
@@ -818,7 +837,7 @@ pub fn transfer_all(
                 Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        tx.execute(
+        tx.run(
             &format!(
                 "UPDATE {} SET owner_id = ?1, department_id = ?2, version = version + 1,
                      updated_at = ?3 WHERE owner_id = ?4",
