@@ -10,6 +10,7 @@ use super::opportunities::OPPORTUNITIES;
 use crate::access::{Action, ModuleRights, Rights};
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
+use crate::db::Cached;
 use crate::entity::custom;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
 use crate::entity::routes::write_as;
@@ -340,7 +341,7 @@ fn assign_round_robin(
     }
     let key = format!("leads.round_robin.{department}");
     let last: Option<i64> = tx
-        .query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| {
+        .one("SELECT value FROM settings WHERE key = ?1", [&key], |r| {
             r.get::<_, String>(0)
         })
         .ok()
@@ -359,7 +360,7 @@ fn assign_round_robin(
         let owner = members[next % members.len()];
         store::set_owner(tx, leads, caller.actor, *id, Some(owner), "assigned")?;
         results.push(json!({ "id": id, "status": "ok", "owner_id": owner.0 }));
-        tx.execute(
+        tx.run(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, owner.0.to_string()],

@@ -6,6 +6,7 @@
 
 use super::contracts::CONTRACTS;
 use crate::access::{Action, Rights};
+use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
 use crate::entity::store::visible;
 use crate::http::error::AppError;
@@ -140,7 +141,7 @@ fn within_contract(
     let contract = payment["contract_id"].as_i64().unwrap_or_default();
     if let Some(plan) = payment["plan_id"].as_i64() {
         let plan_contract: Option<i64> = conn
-            .query_row(
+            .one(
                 "SELECT contract_id FROM payment_plans WHERE id = ?1 AND deleted_at IS NULL",
                 [plan],
                 |r| r.get(0),
@@ -153,7 +154,7 @@ fn within_contract(
     if body.get("confirm_overpayment") == Some(&Value::Bool(true)) {
         return Ok(());
     }
-    let (amount, received): (i64, i64) = conn.query_row(
+    let (amount, received): (i64, i64) = conn.one(
         "SELECT c.amount, (SELECT coalesce(sum(p.amount), 0) FROM payments p
              WHERE p.contract_id = c.id AND p.deleted_at IS NULL)
          FROM contracts c WHERE c.id = ?1",
@@ -172,12 +173,12 @@ fn within_contract(
 /// payments (after any create, edit, delete or restore of one).
 fn refresh_contract(conn: &Connection, payment: &Value) -> Result<(), AppError> {
     let contract = payment["contract_id"].as_i64().unwrap_or_default();
-    conn.execute(
+    conn.run(
         "UPDATE contracts SET received = (SELECT coalesce(sum(amount), 0) FROM payments
              WHERE contract_id = ?1 AND deleted_at IS NULL) WHERE id = ?1",
         [contract],
     )?;
-    conn.execute(
+    conn.run(
         "UPDATE payment_plans SET paid = (SELECT coalesce(sum(p.amount), 0) FROM payments p
              WHERE p.plan_id = payment_plans.id AND p.deleted_at IS NULL)
          WHERE contract_id = ?1",

@@ -5,6 +5,7 @@
 //! gives "tasks I assigned".
 
 use crate::access::Rights;
+use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
 use crate::entity::store;
 use crate::http::error::AppError;
@@ -87,7 +88,7 @@ fn prepare(
 
 /// A task marked done remembers when; reopening it forgets.
 fn stamp_completion(conn: &Connection, task: &Value) -> Result<(), AppError> {
-    conn.execute(
+    conn.run(
         "UPDATE tasks SET completed_at = CASE WHEN status = 'done'
              THEN coalesce(completed_at, ?1) END WHERE id = ?2",
         params![now_ms(), task["id"].as_i64().unwrap_or_default()],

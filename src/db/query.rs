@@ -79,7 +79,7 @@ impl Conditions {
             order,
             limits,
         );
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "{select} JOIN ({keys}) AS page ON page.page_key = {key} ORDER BY {order}"
         ))?;
         let items = stmt
@@ -89,11 +89,8 @@ impl Conditions {
     }
 
     fn count(&self, conn: &Connection, from: &str) -> rusqlite::Result<i64> {
-        conn.query_row(
-            &format!("SELECT count(*) FROM {from}{}", self.clause()),
-            params_from_iter(self.values.iter()),
-            |r| r.get(0),
-        )
+        conn.prepare_cached(&format!("SELECT count(*) FROM {from}{}", self.clause()))?
+            .query_row(params_from_iter(self.values.iter()), |r| r.get(0))
     }
 
     /// The total matching rows of `from`, and one page of `select` (which must read from the
@@ -108,7 +105,7 @@ impl Conditions {
         map: impl FnMut(&Row) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<(Vec<T>, i64)> {
         let total = self.count(conn, from)?;
-        let mut stmt = conn.prepare(&self.page_sql(select, order, (limit, offset)))?;
+        let mut stmt = conn.prepare_cached(&self.page_sql(select, order, (limit, offset)))?;
         let items = stmt
             .query_map(params_from_iter(self.values.iter()), map)?
             .collect::<rusqlite::Result<Vec<T>>>()?;

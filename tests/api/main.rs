@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod auth;
 mod custom_fields;
+mod demo;
 mod http_basics;
 mod import;
 mod operations;

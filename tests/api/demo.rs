@@ -1,0 +1,159 @@
+//! `kehu demo`: a believable company in an empty data directory, through the real binary and
+//! the real server, the same every time for a seed, and inside each person's data scope.
+
+use crate::helpers::*;
+use crate::records::urlencode;
+use serde_json::Value;
+
+/// Runs `kehu demo --size small --seed SEED` on `data`; its printout.
+fn demo(data: &std::path::Path, seed: &str) -> std::process::Output {
+    kehu(
+        &[
+            "demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--size",
+            "small",
+            "--seed",
+            seed,
+        ],
+        None,
+    )
+}
+
+fn password(printout: &str, line_start: &str) -> String {
+    printout
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.split("password ").nth(1))
+        .and_then(|p| p.split([' ', ',']).next())
+        .unwrap_or_else(|| panic!("no password after {line_start:?} in {printout}"))
+        .to_string()
+}
+
+fn first_names(who: &Browser) -> Vec<Value> {
+    let answer = who.get("/api/v1/customers?sort=id&per_page=20");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].clone())
+        .collect()
+}
+
+#[test]
+fn the_demo_company_is_alive_deterministic_and_scoped() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = demo(&data, "7");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printout = text(&output.stdout);
+    assert!(
+        text(&output.stderr).contains("demo: customers"),
+        "a progress line"
+    );
+    let again = demo(&data, "7");
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "a second run refuses the data it would mix with"
+    );
+    assert!(text(&again.stderr).contains("already holds a company"));
+
+    let app = start(dir, test_config(&data)).expect("the server starts on the demo data");
+    let mut admin = app.browser();
+    assert_eq!(
+        admin
+            .login("admin", &password(&printout, "sign in as admin"))
+            .status,
+        200
+    );
+    let counts = |who: &Browser, entity: &str| {
+        who.get(&format!("/api/v1/{entity}?per_page=1")).body["total"]
+            .as_i64()
+            .unwrap()
+    };
+    for (entity, expected) in [
+        ("customers", 300),
+        ("contacts", 600),
+        ("followups", 1_500),
+        ("leads", 120),
+        ("opportunities", 150),
+        ("contracts", 60),
+        ("tasks", 80),
+    ] {
+        assert_eq!(counts(&admin, entity), expected, "{entity}");
+    }
+    assert!(counts(&admin, "payments") > 0 && counts(&admin, "invoices") > 0);
+    // Written through the write path: searchable (both indexes) and with history.
+    let one = &admin.get("/api/v1/customers?sort=id&per_page=1").body["items"][0];
+    let name = one["name"].as_str().unwrap().to_string();
+    let short: String = name.chars().skip(2).take(2).collect();
+    let long: String = name.chars().take(5).collect();
+    for q in [short, long] {
+        let found = admin.get(&format!(
+            "/api/v1/customers?q={}&per_page=200",
+            urlencode(&q)
+        ));
+        assert!(
+            found.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == name.as_str()),
+            "q={q}"
+        );
+    }
+    let history = admin.get(&format!("/api/v1/customers/{}/history", one["id"]));
+    assert_eq!(
+        history.body["items"][0]["action"], "created",
+        "{}",
+        history.text
+    );
+    assert!(admin.get("/api/v1/opportunities/board").body["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["count"].as_i64() > Some(0)));
+
+    let mut rep = app.browser();
+    assert_eq!(
+        rep.login("sales001", &password(&printout, "everyone else"))
+            .status,
+        200
+    );
+    let me = rep.get("/api/v1/auth/me").body["id"].clone();
+    let mine = rep.get("/api/v1/customers?per_page=200").body;
+    let total = mine["total"].as_i64().unwrap();
+    assert!(
+        total > 0 && total < 300,
+        "a rep sees their own customers: {total}"
+    );
+    assert!(mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["owner_id"] == me));
+    let names = first_names(&admin);
+    drop(app);
+
+    let other = tempfile::tempdir().unwrap();
+    let same_seed = other.path().join("same");
+    assert!(demo(&same_seed, "7").status.success());
+    let different_seed = other.path().join("different");
+    assert!(demo(&different_seed, "8").status.success());
+    let same = rusqlite::Connection::open(same_seed.join("kehu.db")).unwrap();
+    let names_of = |conn: &rusqlite::Connection| -> Vec<Value> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM customers ORDER BY id LIMIT 20")
+            .unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|n| Value::String(n.unwrap()))
+            .collect()
+    };
+    assert_eq!(names_of(&same), names, "the same seed, the same company");
+    let different = rusqlite::Connection::open(different_seed.join("kehu.db")).unwrap();
+    assert_ne!(names_of(&different), names);
+}
