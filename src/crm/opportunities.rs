@@ -170,27 +170,38 @@ fn record_stage(conn: &Connection, opportunity: &Value) -> Result<(), AppError> 
     Ok(())
 }
 
-/// The caller's list query over opportunities (scope, `q`, filters) without the parameters the
-/// aggregate routes read themselves (`own`), which are returned apart.
+/// What an aggregate route starts from: the caller's rights on opportunities, their list query
+/// (scope, `q`, filters) and the parameters the route reads itself (`own`).
+struct Aggregate {
+    rights: Rights,
+    module: ModuleRights,
+    conditions: Conditions,
+    order: String,
+    own: ListParams,
+}
+
 fn aggregate_query(
     conn: &Connection,
-    rights: &Rights,
-    module: &ModuleRights,
+    user_id: i64,
     mut params: HashMap<String, String>,
     own: &[&str],
-) -> Result<(Conditions, String, ListParams), AppError> {
+) -> Result<Aggregate, AppError> {
+    let rights = Rights::load(conn, user_id)?;
+    let module = rights.require(OPPORTUNITIES.name, Action::View)?;
     let taken: HashMap<String, String> = own
         .iter()
         .filter_map(|key| Some((key.to_string(), params.remove(*key)?)))
         .collect();
     let entity = custom::schema(conn, &OPPORTUNITIES)?;
     let zone = company_zone(conn)?;
-    let query = scoped_query(entity, rights, module, params, zone, Slice::Active)?;
-    Ok((
-        query.conditions,
-        query.order,
-        ListParams::parse(taken, own)?,
-    ))
+    let query = scoped_query(entity, &rights, &module, params, zone, Slice::Active)?;
+    Ok(Aggregate {
+        rights,
+        module,
+        conditions: query.conditions,
+        order: query.order,
+        own: ListParams::parse(taken, own)?,
+    })
 }
 
 /// A `YYYY-MM-DD` parameter, normalised.
@@ -248,12 +259,15 @@ async fn board(
     let answer = state
         .db
         .read(move |conn| {
-            let rights = Rights::load(conn, user.id)?;
-            let module = rights.require(OPPORTUNITIES.name, Action::View)?;
-            let (mut conditions, order, own) = aggregate_query(
+            let Aggregate {
+                rights,
+                module,
+                mut conditions,
+                order,
+                own,
+            } = aggregate_query(
                 conn,
-                &rights,
-                &module,
+                user.id,
                 query.into_inner(),
                 &["pipeline_id", "per_column"],
             )?;
@@ -343,12 +357,13 @@ async fn funnel(
     let answer = state
         .db
         .read(move |conn| {
-            let rights = Rights::load(conn, user.id)?;
-            let module = rights.require(OPPORTUNITIES.name, Action::View)?;
-            let (mut conditions, _, own) = aggregate_query(
+            let Aggregate {
+                mut conditions,
+                own,
+                ..
+            } = aggregate_query(
                 conn,
-                &rights,
-                &module,
+                user.id,
                 query.into_inner(),
                 &["pipeline_id", "from", "to"],
             )?;
@@ -441,12 +456,13 @@ async fn forecast(
     let answer = state
         .db
         .read(move |conn| {
-            let rights = Rights::load(conn, user.id)?;
-            let module = rights.require(OPPORTUNITIES.name, Action::View)?;
-            let (mut conditions, _, own) = aggregate_query(
+            let Aggregate {
+                mut conditions,
+                own,
+                ..
+            } = aggregate_query(
                 conn,
-                &rights,
-                &module,
+                user.id,
                 query.into_inner(),
                 &["group_by", "from", "to"],
             )?;

@@ -163,7 +163,7 @@ pub fn generate(
     demo.leads(plan.leads)?;
     demo.tasks(plan.tasks)?;
     demo.conn.execute_batch("COMMIT")?;
-    demo.report(true);
+    demo.report();
     let seconds = started.elapsed().as_secs_f64();
     let broken: i64 =
         demo.conn
@@ -247,17 +247,17 @@ impl Demo<'_> {
         if self.in_batch >= BATCH_ROWS {
             self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
             self.in_batch = 0;
-            self.report(false);
+            self.report();
         }
         Ok(())
     }
 
     fn begin(&mut self, phase: &'static str, of: u64) {
         self.phase = (phase, 0, of);
-        self.report(true);
+        self.report();
     }
 
-    fn report(&mut self, always: bool) {
+    fn report(&mut self) {
         let elapsed = self.started.elapsed().as_secs_f64();
         let rate = if elapsed > 0.0 {
             self.written as f64 / elapsed
@@ -265,16 +265,14 @@ impl Demo<'_> {
             0.0
         };
         let (phase, done, of) = self.phase;
-        if always || self.in_batch == 0 {
-            (self.progress)(&Progress {
-                phase,
-                done,
-                of,
-                rows: self.written,
-                planned_rows: self.planned_rows,
-                rows_per_second: rate,
-            });
-        }
+        (self.progress)(&Progress {
+            phase,
+            done,
+            of,
+            rows: self.written,
+            planned_rows: self.planned_rows,
+            rows_per_second: rate,
+        });
     }
 
     fn id(record: &Value) -> i64 {
