@@ -110,7 +110,8 @@ pub fn set_password(conn: &Connection, user_id: i64, password_hash: &str) -> rus
 }
 
 pub fn company_settings(conn: &Connection) -> rusqlite::Result<Value> {
-    let mut stmt = conn.prepare("SELECT key, value FROM settings WHERE key LIKE 'company.%'")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM settings WHERE key LIKE 'company.%'")?;
     let pairs = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut company = Map::new();
     for pair in pairs {

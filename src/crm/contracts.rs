@@ -188,17 +188,33 @@ pub fn next_number(conn: &Connection) -> Result<String, AppError> {
     let token = format!("{{SEQ:{width}}}");
     let key = format!("contracts:{expanded}");
     loop {
-        let value: i64 = conn.one(
-            "INSERT INTO number_sequences (key, value) VALUES (?1, 1)
-             ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value",
-            [&key],
-            |r| r.get(0),
-        )?;
+        let value = next_in_sequence(conn, &key)?;
         let number = expanded.replace(&token, &format!("{value:0width$}"));
         if !number_taken(conn, &number, 0)? {
             return Ok(number);
         }
     }
+}
+
+/// Counts the sequence `key` up by one (from 1) and answers its value. Three plain statements,
+/// not an upsert with `RETURNING`: that one opens a statement savepoint, and the full-text
+/// indexes write their pending terms to disk at every savepoint (see `store::reindex`).
+fn next_in_sequence(conn: &Connection, key: &str) -> rusqlite::Result<i64> {
+    let counted = conn.run(
+        "UPDATE number_sequences SET value = value + 1 WHERE key = ?1",
+        [key],
+    )?;
+    if counted == 0 {
+        conn.run(
+            "INSERT INTO number_sequences (key, value) VALUES (?1, 1)",
+            [key],
+        )?;
+    }
+    conn.one(
+        "SELECT value FROM number_sequences WHERE key = ?1",
+        [key],
+        |r| r.get(0),
+    )
 }
 
 /// A pattern is text with date tokens and exactly one `{SEQ:n}` (n from 1 to 9).

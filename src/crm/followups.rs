@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::db::Cached;
-use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
+use crate::entity::descriptor::{Entity, Field, Kind, Visibility, Wrote};
 use crate::entity::store::visible;
 use crate::http::error::AppError;
 use crate::time::rfc3339;
@@ -58,7 +58,7 @@ pub const FOLLOWUPS: Entity = Entity {
 
 /// Sets the parent's last follow-up time (the latest one) and, for a customer, next follow-up
 /// time (what the latest follow-up planned), counting only follow-ups outside the recycle bin.
-fn refresh_parent(conn: &Connection, followup: &Value) -> Result<(), AppError> {
+fn refresh_parent(conn: &Connection, followup: &Value) -> Result<Wrote, AppError> {
     let parent = followup["entity"].as_str().unwrap_or_default();
     let id = followup["record_id"].as_i64().unwrap_or_default();
     if parent == LEADS.name {
@@ -67,10 +67,10 @@ fn refresh_parent(conn: &Connection, followup: &Value) -> Result<(), AppError> {
                  WHERE entity = 'leads' AND record_id = ?1 AND deleted_at IS NULL) WHERE id = ?1",
             [id],
         )?;
-        return Ok(());
+        return Ok(Wrote::OtherRecords);
     }
     if parent != CUSTOMERS.name {
-        return Ok(());
+        return Ok(Wrote::OtherRecords);
     }
     let latest: Option<(i64, Option<i64>)> = conn
         .one(
@@ -85,7 +85,7 @@ fn refresh_parent(conn: &Connection, followup: &Value) -> Result<(), AppError> {
         "UPDATE customers SET last_followup_at = ?1, next_followup_at = ?2 WHERE id = ?3",
         params![latest.map(|l| l.0), latest.and_then(|l| l.1), id],
     )?;
-    Ok(())
+    Ok(Wrote::OtherRecords)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -10,7 +10,7 @@ use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::db::query::Conditions;
 use crate::db::Cached;
-use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
+use crate::entity::descriptor::{Entity, Field, Kind, Visibility, Wrote};
 use crate::entity::lines::{self, round_half_even};
 use crate::entity::routes::{scoped_query, Query, Slice};
 use crate::entity::{custom, store};
@@ -129,7 +129,7 @@ fn prepare(
 
 /// Records a stage the opportunity has just entered (its history, its furthest stage, its close
 /// time, and a won deal's customer's last win, which the pool rules read).
-fn record_stage(conn: &Connection, opportunity: &Value) -> Result<(), AppError> {
+fn record_stage(conn: &Connection, opportunity: &Value) -> Result<Wrote, AppError> {
     let id = opportunity["id"].as_i64().unwrap_or_default();
     let stage_id = opportunity["stage_id"].as_i64().unwrap_or_default();
     let last: Option<i64> = conn
@@ -141,10 +141,10 @@ fn record_stage(conn: &Connection, opportunity: &Value) -> Result<(), AppError> 
         )
         .optional()?;
     if last == Some(stage_id) {
-        return Ok(());
+        return Ok(Wrote::OtherRecords);
     }
     let Some(stage) = pipelines::stage(conn, stage_id)? else {
-        return Ok(());
+        return Ok(Wrote::OtherRecords);
     };
     let now = now_ms();
     conn.run(
@@ -167,7 +167,7 @@ fn record_stage(conn: &Connection, opportunity: &Value) -> Result<(), AppError> 
             params![now, customer],
         )?;
     }
-    Ok(())
+    Ok(Wrote::TheRecord)
 }
 
 /// What an aggregate route starts from: the caller's rights on opportunities, their list query

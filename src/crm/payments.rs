@@ -7,7 +7,7 @@
 use super::contracts::CONTRACTS;
 use crate::access::{Action, Rights};
 use crate::db::Cached;
-use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
+use crate::entity::descriptor::{Entity, Field, Kind, Visibility, Wrote};
 use crate::entity::store::visible;
 use crate::http::error::AppError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -171,20 +171,28 @@ fn within_contract(
 
 /// Keeps the contract's received total and its instalments' paid amounts equal to its live
 /// payments (after any create, edit, delete or restore of one).
-fn refresh_contract(conn: &Connection, payment: &Value) -> Result<(), AppError> {
+fn refresh_contract(conn: &Connection, payment: &Value) -> Result<Wrote, AppError> {
     let contract = payment["contract_id"].as_i64().unwrap_or_default();
     conn.run(
         "UPDATE contracts SET received = (SELECT coalesce(sum(amount), 0) FROM payments
              WHERE contract_id = ?1 AND deleted_at IS NULL) WHERE id = ?1",
         [contract],
     )?;
-    conn.run(
-        "UPDATE payment_plans SET paid = (SELECT coalesce(sum(p.amount), 0) FROM payments p
-             WHERE p.plan_id = payment_plans.id AND p.deleted_at IS NULL)
-         WHERE contract_id = ?1",
-        [contract],
-    )?;
-    Ok(())
+    // One instalment per statement: an UPDATE that may change several rows opens a statement
+    // savepoint, at which the full-text indexes write their pending terms to disk.
+    let plans: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM payment_plans WHERE contract_id = ?1")?
+        .query_map([contract], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for plan in plans {
+        conn.run(
+            "UPDATE payment_plans SET paid = (SELECT coalesce(sum(amount), 0) FROM payments
+                 WHERE plan_id = ?1 AND deleted_at IS NULL)
+             WHERE id = ?1",
+            [plan],
+        )?;
+    }
+    Ok(Wrote::OtherRecords)
 }
 
 /// Unpaid instalments of the caller's contracts due by `horizon` (overdue ones included), for

@@ -407,8 +407,9 @@ mod tests {
     /// A customer owned by user 1 since `owned` (ms), last followed up at `followed`.
     fn customer(conn: &Connection, owned: i64, followed: Option<i64>) -> i64 {
         conn.execute(
-            "INSERT INTO customers (name, owner_id, created_at, updated_at, last_followup_at)
-             VALUES ('c', 1, ?1, ?1, ?2)",
+            "INSERT INTO customers (name, owner_id, created_at, updated_at, owned_at,
+                 last_followup_at)
+             VALUES ('c', 1, ?1, ?1, ?1, ?2)",
             params![owned, followed],
         )
         .unwrap();

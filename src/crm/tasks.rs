@@ -6,7 +6,7 @@
 
 use crate::access::Rights;
 use crate::db::Cached;
-use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
+use crate::entity::descriptor::{Entity, Field, Kind, Visibility, Wrote};
 use crate::entity::store;
 use crate::http::error::AppError;
 use crate::time::now_ms;
@@ -87,11 +87,11 @@ fn prepare(
 }
 
 /// A task marked done remembers when; reopening it forgets.
-fn stamp_completion(conn: &Connection, task: &Value) -> Result<(), AppError> {
+fn stamp_completion(conn: &Connection, task: &Value) -> Result<Wrote, AppError> {
     conn.run(
         "UPDATE tasks SET completed_at = CASE WHEN status = 'done'
              THEN coalesce(completed_at, ?1) END WHERE id = ?2",
         params![now_ms(), task["id"].as_i64().unwrap_or_default()],
     )?;
-    Ok(())
+    Ok(Wrote::TheRecord)
 }

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_custom_fields.sql"),
     include_str!("migrations/009_sales.sql"),
     include_str!("migrations/010_bigrams.sql"),
+    include_str!("migrations/011_owned_at_on_insert.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -27,7 +27,9 @@ const DAY_MS: i64 = 86_400_000;
 const HISTORY_DAYS: i64 = 730;
 /// Rows per transaction: big enough that commits and the full-text index's flushes are rare,
 /// small enough that memory stays flat.
-const BATCH_ROWS: u64 = 20_000;
+const BATCH_ROWS: u64 = 100_000;
+/// Rows between two progress reports.
+const REPORT_ROWS: u64 = 20_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Size {
@@ -149,7 +151,8 @@ pub fn generate(
         stages: Vec::new(),
         products: Vec::new(),
         written: 0,
-        in_batch: 0,
+        committed: 0,
+        reported: 0,
         counts: Vec::new(),
         started,
         progress,
@@ -198,7 +201,9 @@ struct Demo<'a> {
     stages: Vec<Stage>,
     products: Vec<(i64, i64)>,
     written: u64,
-    in_batch: u64,
+    /// Rows written when the last transaction was committed, and when progress was reported.
+    committed: u64,
+    reported: u64,
     counts: Vec<(&'static str, u64)>,
     started: Instant,
     progress: &'a mut dyn FnMut(&Progress),
@@ -238,15 +243,16 @@ impl Demo<'_> {
             None => self.counts.push((entity, 1)),
         }
         self.written += 1;
-        self.in_batch += 1;
     }
 
     /// Commits every `BATCH_ROWS` rows and tells the operator how far we are.
     fn step(&mut self, done: u64) -> Result<(), AppError> {
         self.phase.1 = done;
-        if self.in_batch >= BATCH_ROWS {
+        if self.written - self.committed >= BATCH_ROWS {
             self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
-            self.in_batch = 0;
+            self.committed = self.written;
+        }
+        if self.written - self.reported >= REPORT_ROWS {
             self.report();
         }
         Ok(())
@@ -258,6 +264,7 @@ impl Demo<'_> {
     }
 
     fn report(&mut self) {
+        self.reported = self.written;
         let elapsed = self.started.elapsed().as_secs_f64();
         let rate = if elapsed > 0.0 {
             self.written as f64 / elapsed

@@ -235,8 +235,18 @@ pub enum Visibility {
 pub type Prepare =
     fn(&Connection, &Rights, &mut Map<String, Value>, Option<&Value>) -> Result<(), AppError>;
 
-/// Rules of one entity beyond the generic ones, run inside the write transaction.
-pub type AfterWrite = fn(&Connection, &Value) -> Result<(), AppError>;
+/// Rules of one entity beyond the generic ones, run inside the write transaction; they say
+/// whether they changed the record itself (then it is read again for the answer).
+pub type AfterWrite = fn(&Connection, &Value) -> Result<Wrote, AppError>;
+
+/// What an `AfterWrite` rule changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrote {
+    /// Other records only (a follow-up's customer, a payment's contract).
+    OtherRecords,
+    /// The record itself (an opportunity's close time, a task's completion).
+    TheRecord,
+}
 
 /// A rule checked after a create or update, before it commits, with the caller's rights, the
 /// record as written and the request body (for confirmations such as `confirm_duplicate`).

@@ -7,6 +7,7 @@ use crate::audit::Actor;
 use crate::db::Cached;
 use crate::time::{now_ms, rfc3339};
 use rusqlite::{params, Connection};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Fields whose changes are worth a line in the history (bookkeeping is left out).
@@ -30,6 +31,18 @@ pub fn record_changes(
     action: &str,
     changes: &Value,
 ) -> rusqlite::Result<()> {
+    insert(conn, entity, actor, id, action, changes.to_string())
+}
+
+/// One line of a history, `changes` as JSON text.
+fn insert(
+    conn: &Connection,
+    entity: &Entity,
+    actor: &Actor,
+    id: i64,
+    action: &str,
+    changes: String,
+) -> rusqlite::Result<()> {
     conn.run(
         "INSERT INTO record_history (entity, record_id, at, user_id, username, action, changes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -40,7 +53,7 @@ pub fn record_changes(
             actor.user_id,
             actor.username,
             action,
-            changes.to_string()
+            changes
         ],
     )?;
     Ok(())
@@ -52,12 +65,28 @@ pub fn record_created(
     actor: &Actor,
     record: &Value,
 ) -> rusqlite::Result<()> {
-    let changes: Vec<Value> = tracked(entity)
+    // Serialised from borrowed values: every record written pays for this line, and cloning
+    // the record into a `Value` first doubled its allocations.
+    let changes: Vec<Change> = tracked(entity)
         .filter(|name| !is_empty(&record[name]))
-        .map(|name| json!({ "field": name, "old": null, "new": record[name] }))
+        .map(|field| Change {
+            field,
+            old: &Value::Null,
+            new: &record[field],
+        })
         .collect();
+    let text = serde_json::to_string(&changes)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let id = record["id"].as_i64().unwrap_or_default();
-    record_changes(conn, entity, actor, id, "created", &json!(changes))
+    insert(conn, entity, actor, id, "created", text)
+}
+
+/// One changed field of a history line, as stored.
+#[derive(Serialize)]
+struct Change<'a> {
+    field: &'a str,
+    old: &'a Value,
+    new: &'a Value,
 }
 
 pub fn record_updated(

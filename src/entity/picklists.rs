@@ -58,8 +58,8 @@ impl Choice {
     }
 }
 
-/// Every option of every picklist field of an entity, per field, in their order. The one
-/// reading of `picklist_options`: validation, metadata, import and this screen all use it.
+/// Every option of every picklist field of an entity, per field, in their order: metadata,
+/// import and this screen use it (a single write checks its values with `active_values`).
 pub fn choices(conn: &Connection, entity: &str) -> rusqlite::Result<HashMap<String, Vec<Choice>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT field, value, label_zh, label_en, active FROM picklist_options
@@ -82,6 +82,20 @@ pub fn choices(conn: &Connection, entity: &str) -> rusqlite::Result<HashMap<Stri
         map.entry(field).or_default().push(choice);
     }
     Ok(map)
+}
+
+/// The values a record may take in one picklist field: its active options, in their order.
+pub fn active_values(
+    conn: &Connection,
+    entity: &str,
+    field: &str,
+) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT value FROM picklist_options WHERE entity = ?1 AND field = ?2 AND active
+          ORDER BY position",
+    )?
+    .query_map([entity, field], |r| r.get(0))?
+    .collect()
 }
 
 fn options(conn: &Connection, entity: &str, field: &str) -> rusqlite::Result<Vec<Choice>> {

@@ -8,7 +8,7 @@
 //! actions (view, create, …), not a separate scope, so what a person may see around a customer
 //! never disagrees with whether they may see the customer.
 
-use super::descriptor::{Entity, Field, Kind, Visibility};
+use super::descriptor::{Entity, Field, Kind, Visibility, Wrote};
 use super::history;
 use super::values::{self, Refusal};
 use crate::access::{Action, FieldAccess, ModuleRights, Rights};
@@ -22,7 +22,6 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Keys a request may never set: the system decides them.
 const SYSTEM_KEYS: [&str; 8] = [
@@ -91,20 +90,6 @@ fn parent_visible(rights: &Rights, parent: &str, alias: &str, field: &str) -> St
              WHERE {inner}.deleted_at IS NULL AND {predicate})"
         )
     }
-}
-
-/// The values a record may take per picklist field: the active options.
-pub fn picklists(
-    conn: &Connection,
-    entity: &str,
-) -> rusqlite::Result<HashMap<String, Vec<String>>> {
-    Ok(super::picklists::choices(conn, entity)?
-        .into_iter()
-        .map(|(field, choices)| {
-            let active = choices.into_iter().filter(|c| c.active).map(|c| c.value);
-            (field, active.collect())
-        })
-        .collect())
 }
 
 /// Columns shown beside ids so people read names: owner, department, references and the
@@ -298,7 +283,6 @@ fn parse_changes(
     body: &Map<String, Value>,
     creating: bool,
 ) -> Result<Changes, AppError> {
-    let options = picklists(conn, entity.name)?;
     let mut errors = FieldErrors::new();
     let mut changes = Changes {
         values: Vec::new(),
@@ -333,9 +317,13 @@ fn parse_changes(
             errors.add(key, "read_only", json!({}));
             continue;
         }
-        let empty = Vec::new();
-        let allowed = options.get(field.name).unwrap_or(&empty);
-        match values::parse(field, raw, allowed) {
+        let allowed = match field.kind {
+            Kind::Picklist | Kind::MultiPicklist => {
+                super::picklists::active_values(conn, entity.name, field.name)?
+            }
+            _ => Vec::new(),
+        };
+        match values::parse(field, raw, &allowed) {
             Ok(value) => changes.values.push((field, value)),
             Err((code, params)) => errors.add(key, code, params),
         }
@@ -596,14 +584,14 @@ fn check(
 }
 
 /// Runs the entity's `after_write` hook and answers the record as it then is (the hook may keep
-/// system fields of the record itself, such as an opportunity's close time).
+/// system fields of the record itself, such as an opportunity's close time; only then is it
+/// read again).
 fn after_write(conn: &Connection, entity: &Entity, record: Value) -> Result<Value, AppError> {
     match entity.after_write {
-        Some(hook) => {
-            hook(conn, &record)?;
-            let id = record["id"].as_i64().unwrap_or_default();
-            read_back(conn, entity, id)
-        }
+        Some(hook) => match hook(conn, &record)? {
+            Wrote::TheRecord => read_back(conn, entity, record["id"].as_i64().unwrap_or_default()),
+            Wrote::OtherRecords => Ok(record),
+        },
         None => Ok(record),
     }
 }
@@ -633,6 +621,12 @@ pub fn create(
         columns.extend(["owner_id", "department_id"]);
         sql_values.push(Sql::Integer(owner));
         sql_values.push(department.map_or(Sql::Null, Sql::Integer));
+        if entity.pooled {
+            // The pool rules count from when the owner got the record; owner changes keep it
+            // by trigger (migration 005), a new record has had its owner since now.
+            columns.push("owned_at");
+            sql_values.push(Sql::Integer(now));
+        }
     }
     let (custom, built_in): (Vec<_>, Vec<_>) =
         changes.values.into_iter().partition(|(f, _)| f.custom);
