@@ -1,6 +1,7 @@
 // Shared widgets: forms with per-field errors, cards, toasts, and the loading/empty/error states.
 import { h, icon, mount } from './dom.js';
 import { t } from './i18n.js';
+import { formatNumber } from './format.js';
 
 let nextId = 0;
 const uid = (prefix) => `${prefix}-${++nextId}`;
@@ -210,14 +211,23 @@ function labelText(label) {
   return label instanceof Node ? label.textContent.replace(/[▲▼]/g, '').trim() : label;
 }
 
-/** Page navigation for a list answer {total, page, per_page}. */
+/**
+ * Page navigation for a list answer {items, total, total_exact, page, per_page}. A very long
+ * list is counted only up to a cap (`total_exact` false): it reads "10,000+" and pages on while
+ * pages come back full.
+ */
 export function pager(answer, goTo) {
+  const exact = answer.total_exact !== false;
   const pages = Math.max(1, Math.ceil(answer.total / answer.per_page));
+  const last = exact ? answer.page >= pages : (answer.items?.length ?? 0) < answer.per_page;
+  const summary = exact
+    ? t('list.summary', { total: formatNumber(answer.total), page: answer.page, pages })
+    : t('list.summary_more', { total: formatNumber(answer.total), page: answer.page });
   return h('nav', { class: 'pager', 'aria-label': t('list.pages') },
-    h('span', { class: 'muted' }, t('list.summary', { total: answer.total, page: answer.page, pages })),
+    h('span', { class: 'muted' }, summary),
     h('div', { class: 'pager-buttons' },
       h('button', { class: 'btn', type: 'button', disabled: answer.page <= 1, on: { click: () => goTo(answer.page - 1) } }, t('list.previous')),
-      h('button', { class: 'btn', type: 'button', disabled: answer.page >= pages, on: { click: () => goTo(answer.page + 1) } }, t('list.next'))));
+      h('button', { class: 'btn', type: 'button', disabled: last, on: { click: () => goTo(answer.page + 1) } }, t('list.next'))));
 }
 
 /** A modal dialog; `content` is a node (often a form). Escape and the close button dismiss it. */

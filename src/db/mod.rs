@@ -15,7 +15,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 /// `PRAGMA application_id` of every Kehu database ("KEHU"), so restore can tell ours from others.
@@ -63,8 +63,42 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = FULL;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;",
+         PRAGMA cache_size = -8000;",
     )
+}
+
+/// Copies what the write-ahead log holds into the database file every second, from a connection
+/// of its own (a passive checkpoint: it waits for nobody and nobody waits for it). It stops,
+/// closing its connection, when told to or when every `Db` is gone.
+struct Checkpointer {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, StorageError> {
+        let conn = open_connection(path)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("kehu-checkpoint".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Duration::from_secs(1))
+                {
+                    if let Err(error) =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(%error, "could not fold the write-ahead log into the database");
+                    }
+                }
+            })?;
+        Ok(Checkpointer { stop, thread })
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
 }
 
 /// Opens a connection with Kehu's settings, for operator jobs outside the server.
@@ -88,6 +122,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StorageError> {
 pub struct Db {
     readers: r2d2::Pool<SqliteConnectionManager>,
     writer: Arc<Mutex<Connection>>,
+    checkpointer: Arc<Mutex<Option<Checkpointer>>>,
     path: PathBuf,
 }
 
@@ -109,6 +144,10 @@ impl Db {
             )));
         }
         migrations::migrate(&mut writer, path, backup_dir)?;
+        // The log is folded into the file by the `Checkpointer`, never by a commit:
+        // a commit that checkpoints holds the writer (and every queued write) for its fsyncs.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        let checkpointer = Checkpointer::start(path)?;
         let manager =
             SqliteConnectionManager::file(path).with_init(|conn: &mut Connection| configure(conn));
         let readers = r2d2::Pool::builder()
@@ -118,6 +157,7 @@ impl Db {
         Ok(Db {
             readers,
             writer: Arc::new(Mutex::new(writer)),
+            checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
             path: path.to_path_buf(),
         })
     }
@@ -164,10 +204,19 @@ impl Db {
         .map_err(AppError::internal)?
     }
 
-    /// Copies everything in the write-ahead log into the database file and empties the log, so a
-    /// stopped server leaves one self-contained file (whatever connection closes last then has
-    /// nothing left to write into it).
+    /// Stops the background checkpoints (closing their connection), then copies everything in
+    /// the write-ahead log into the database file and empties the log, so a stopped server
+    /// leaves one self-contained file (whatever connection closes last then has nothing left to
+    /// write into it).
     pub fn checkpoint(&self) -> rusqlite::Result<()> {
+        let background = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(background) = background {
+            background.stop();
+        }
         let conn = self
             .writer
             .lock()

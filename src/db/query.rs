@@ -13,6 +13,54 @@ pub fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// Lists count their matches exactly up to this many. Beyond it the answer says "more than":
+/// counting a million index entries for every page view would cost more than the page itself.
+pub const COUNT_CAP: i64 = 1_000;
+
+/// How many rows a list matches: exact, or at least `count` (capped at `COUNT_CAP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub count: i64,
+    pub exact: bool,
+}
+
+impl Total {
+    pub fn exact(count: i64) -> Total {
+        Total { count, exact: true }
+    }
+
+    /// From a count of at most `COUNT_CAP + 1` rows.
+    fn capped(counted: i64) -> Total {
+        Total {
+            count: counted.min(COUNT_CAP),
+            exact: counted <= COUNT_CAP,
+        }
+    }
+}
+
+fn paged(select: &str, clause: &str, order: &str, (limit, offset): (i64, i64)) -> String {
+    format!("{select}{clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}")
+}
+
+/// Whether the first key of `order` (`t.updated_at DESC, …`) is a column of the table in
+/// `from` (`customers t`) that leads a full index, so rows can be read in that order.
+fn sorted_by_index(conn: &Connection, from: &str, order: &str) -> rusqlite::Result<bool> {
+    let table = from.split_whitespace().next().unwrap_or_default();
+    let first = order.split([',', ' ']).next().unwrap_or_default();
+    let column = first.rsplit('.').next().unwrap_or_default();
+    if !column
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
+          WHERE i.seqno = 0 AND i.name = ?2 AND NOT l.partial)",
+    )?
+    .query_row([table, column], |r| r.get(0))
+}
+
 #[derive(Default)]
 pub struct Conditions {
     parts: Vec<String>,
@@ -54,12 +102,20 @@ impl Conditions {
         }
     }
 
+    /// The conditions with none usable for an index lookup (each one `+(…)`): the query then
+    /// reads the rows in the order of the sort's index and tests each.
+    fn clause_in_sort_order(&self) -> String {
+        let parts: Vec<String> = self.parts.iter().map(|p| format!("+({p})")).collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", parts.join(" AND "))
+        }
+    }
+
     /// The statement that reads one page (for `page`, and for checking its query plan).
-    pub fn page_sql(&self, select: &str, order: &str, (limit, offset): (i64, i64)) -> String {
-        format!(
-            "{select}{} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-            self.clause()
-        )
+    pub fn page_sql(&self, select: &str, order: &str, limits: (i64, i64)) -> String {
+        paged(select, &self.clause(), order, limits)
     }
 
     /// Like `page`, but sorts and pages only the keys (`key` of `from`, e.g. `t.id`) and reads the full
@@ -73,9 +129,20 @@ impl Conditions {
         order: &str,
         limits: (i64, i64),
         map: impl FnMut(&Row) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<(Vec<T>, i64)> {
-        let keys = self.page_sql(
+    ) -> rusqlite::Result<(Vec<T>, Total)> {
+        let total = self.count(conn, from)?;
+        // Few matches: the planner's choice (an index on a condition, then sorting the
+        // matches) is cheap. Many: the planner still picks that index and would sort every
+        // match (seconds at a million rows), where reading the sort's index and testing each
+        // row fills a page after a few hundred rows.
+        let clause = if total.exact || !sorted_by_index(conn, from, order)? {
+            self.clause()
+        } else {
+            self.clause_in_sort_order()
+        };
+        let keys = paged(
             &format!("SELECT {key} AS page_key FROM {from}"),
+            &clause,
             order,
             limits,
         );
@@ -85,10 +152,24 @@ impl Conditions {
         let items = stmt
             .query_map(params_from_iter(self.values.iter()), map)?
             .collect::<rusqlite::Result<Vec<T>>>()?;
-        Ok((items, self.count(conn, from)?))
+        Ok((items, total))
     }
 
-    fn count(&self, conn: &Connection, from: &str) -> rusqlite::Result<i64> {
+    /// The matching rows of `from`, counted up to `COUNT_CAP + 1`.
+    fn count(&self, conn: &Connection, from: &str) -> rusqlite::Result<Total> {
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {from}{} LIMIT {})",
+            self.clause(),
+            COUNT_CAP + 1
+        );
+        let counted = conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(self.values.iter()), |r| r.get(0))?;
+        Ok(Total::capped(counted))
+    }
+
+    /// Every matching row of `from`, however many (for long jobs such as an export).
+    pub fn count_exact(&self, conn: &Connection, from: &str) -> rusqlite::Result<i64> {
         conn.prepare_cached(&format!("SELECT count(*) FROM {from}{}", self.clause()))?
             .query_row(params_from_iter(self.values.iter()), |r| r.get(0))
     }
@@ -103,7 +184,7 @@ impl Conditions {
         order: &str,
         (limit, offset): (i64, i64),
         map: impl FnMut(&Row) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<(Vec<T>, i64)> {
+    ) -> rusqlite::Result<(Vec<T>, Total)> {
         let total = self.count(conn, from)?;
         let mut stmt = conn.prepare_cached(&self.page_sql(select, order, (limit, offset)))?;
         let items = stmt

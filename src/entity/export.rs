@@ -2,7 +2,7 @@
 //! names instead of ids. Text cells that a spreadsheet would run as a formula are neutralised.
 
 use super::descriptor::{Entity, Kind};
-use super::routes::{list_page, Slice};
+use super::routes::{exact_total, list_page, Slice};
 use super::values::to_cell;
 use crate::access::{FieldAccess, ModuleRights, Rights};
 use crate::http::error::AppError;
@@ -139,13 +139,18 @@ pub fn write(
 ) -> Result<File, AppError> {
     let columns = columns(entity, module, output.texts);
     let mut rows: Vec<Vec<String>> = Vec::new();
+    let total = exact_total(conn, entity, rights, module, params.clone())? as usize;
+    if total > MAX_ROWS {
+        return Err(
+            AppError::bad_request("export_too_large").with_params(json!({ "max": MAX_ROWS }))
+        );
+    }
     params.insert("per_page".into(), PAGE.to_string());
     for page in 1.. {
         params.insert("page".into(), page.to_string());
         let answer = list_page(conn, entity, rights, module, params.clone(), Slice::Active)?;
         let items = answer["items"].as_array().cloned().unwrap_or_default();
         let last = items.len() < PAGE as usize;
-        let total = answer["total"].as_u64().unwrap_or_default() as usize;
         rows.extend(
             items
                 .iter()

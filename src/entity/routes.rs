@@ -11,6 +11,7 @@ use crate::audit::Actor;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::crm;
+use crate::db::query::Total;
 use crate::http::error::AppError;
 use crate::http::input::{Body, ListParams};
 use crate::http::request_lang;
@@ -127,6 +128,22 @@ pub fn list_page(
         .map(|r| store::for_caller(r, module))
         .collect();
     Ok(query.paging.answer(items, total))
+}
+
+/// How many records of the active slice match a list query, counted exactly however many they
+/// are (an export's progress; a list page counts only up to `COUNT_CAP`).
+pub fn exact_total(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    module: &ModuleRights,
+    params: HashMap<String, String>,
+) -> Result<i64, AppError> {
+    let zone = company_zone(conn)?;
+    let query = scoped_query(entity, rights, module, params, zone, Slice::Active)?;
+    Ok(query
+        .conditions
+        .count_exact(conn, &format!("{} t", entity.name))?)
 }
 
 async fn list(
@@ -299,7 +316,7 @@ async fn history(
             store::fetch(conn, entity, &rights, id, false)?.ok_or_else(AppError::not_found)?;
             let limits = (paging.per_page, paging.offset());
             let (items, total) = history::page(conn, entity, &module, id, limits)?;
-            Ok(paging.answer(items, total))
+            Ok(paging.answer(items, Total::exact(total)))
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -2,6 +2,7 @@
 //! handler did not ask for is refused by name instead of silently ignored.
 
 use super::error::{AppError, FieldErrors};
+use crate::db::query::Total;
 use chrono::{NaiveDate, TimeZone};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -183,9 +184,13 @@ impl ListParams {
             .ok_or_else(|| AppError::invalid_query(name))
     }
 
-    /// The list answer of API.md: items, total, page, per_page.
-    pub fn answer(&self, items: Vec<Value>, total: i64) -> Value {
-        json!({ "items": items, "total": total, "page": self.page, "per_page": self.per_page })
+    /// The list answer of API.md: items, total, page, per_page; `total_exact` is false when
+    /// the list matches more than `total` rows (see `COUNT_CAP`).
+    pub fn answer(&self, items: Vec<Value>, total: Total) -> Value {
+        json!({
+            "items": items, "total": total.count, "total_exact": total.exact,
+            "page": self.page, "per_page": self.per_page,
+        })
     }
 }
 

@@ -74,16 +74,47 @@ fn the_demo_company_is_alive_deterministic_and_scoped() {
             .as_i64()
             .unwrap()
     };
+    // A list counts up to 1,000 and then says "more": the 1,500 follow-ups.
+    let followups = admin.get("/api/v1/followups?per_page=1").body;
+    assert_eq!(
+        (&followups["total"], &followups["total_exact"]),
+        (&Value::from(1_000), &Value::Bool(false))
+    );
+    assert!(
+        printout
+            .lines()
+            .any(|l| l.split_whitespace().eq(["followups", "1500"])),
+        "{printout}"
+    );
+    // Over the cap the page is read in the sort's order and each row tested: still only
+    // matching rows, in order, and the next page goes on where this one stopped.
+    let page = |n: u32| {
+        admin.get(&format!(
+            "/api/v1/followups?filter[entity]=customers&sort=-followed_at&per_page=50&page={n}"
+        ))
+        .body
+    };
+    let (first, second) = (page(1), page(2));
+    assert_eq!(first["total_exact"], Value::Bool(false));
+    let times: Vec<String> = [&first, &second]
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap().clone())
+        .inspect(|f| assert_eq!(f["entity"], "customers"))
+        .map(|f| f["followed_at"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(times.len(), 100);
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
     for (entity, expected) in [
         ("customers", 300),
         ("contacts", 600),
-        ("followups", 1_500),
         ("leads", 120),
         ("opportunities", 150),
         ("contracts", 60),
         ("tasks", 80),
     ] {
         assert_eq!(counts(&admin, entity), expected, "{entity}");
+        let exact = &admin.get(&format!("/api/v1/{entity}?per_page=1")).body["total_exact"];
+        assert_eq!(exact, &Value::Bool(true), "{entity}");
     }
     assert!(counts(&admin, "payments") > 0 && counts(&admin, "invoices") > 0);
     // Written through the write path: searchable (both indexes) and with history.
