@@ -602,7 +602,7 @@ fn main() {
 
     let results = json!({
         "machine": format!("{} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
-        "customers": total,
+        "newest_customer_id": total,
         "seconds_per_scenario": seconds,
         "cold_start_ms": round(cold_start_ms),
         "check_seconds": round(check_seconds),
@@ -683,8 +683,8 @@ fn write_results(dir: &Path, results: &Value) {
         ));
     }
     md.push_str(&format!(
-        "\nCustomers: {} · cold start {} ms · `kehu check` {} s · backup under load {} s (ok: {}) · peak RSS {} MiB · list/healthz {}\n",
-        results["customers"], results["cold_start_ms"], results["check_seconds"], results["backup_seconds_under_load"],
+        "\nNewest customer id: {} · cold start {} ms · `kehu check` {} s · backup under load {} s (ok: {}) · peak RSS {} MiB · list/healthz {}\n",
+        results["newest_customer_id"], results["cold_start_ms"], results["check_seconds"], results["backup_seconds_under_load"],
         results["backup_ok"], results["peak_rss_mib"], results["list_to_healthz_ratio"]
     ));
     if !regressions.is_empty() {

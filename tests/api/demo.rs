@@ -89,10 +89,11 @@ fn the_demo_company_is_alive_deterministic_and_scoped() {
     // Over the cap the page is read in the sort's order and each row tested: still only
     // matching rows, in order, and the next page goes on where this one stopped.
     let page = |n: u32| {
-        admin.get(&format!(
-            "/api/v1/followups?filter[entity]=customers&sort=-followed_at&per_page=50&page={n}"
-        ))
-        .body
+        admin
+            .get(&format!(
+                "/api/v1/followups?filter[entity]=customers&sort=-followed_at&per_page=50&page={n}"
+            ))
+            .body
     };
     let (first, second) = (page(1), page(2));
     assert_eq!(first["total_exact"], Value::Bool(false));
