@@ -463,6 +463,7 @@ fn entity_paths(paths: &mut Map<String, Value>, entity: &Entity) {
     list["parameters"] = list_params.clone();
     list["responses"]["200"] = json!({ "description": "A page", "content": { "application/json": { "schema": {
         "type": "object", "properties": { "items": { "type": "array", "items": record }, "total": { "type": "integer" },
+        "total_exact": { "type": "boolean", "description": "false when more than `total` (1,000) rows match" },
         "page": { "type": "integer" }, "per_page": { "type": "integer" } } } } } });
     let base = format!("/api/v1/{name}");
     add(paths, "get", &base, list);
