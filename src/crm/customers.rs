@@ -149,18 +149,17 @@ fn find_duplicates(
             if email.is_some_and(|e| found_email.is_some_and(|f| f.eq_ignore_ascii_case(e))) {
                 matched_on.push("email");
             }
-            Ok(Match {
-                id: r.get(0)?,
-                name: found_name,
-                matched_on,
-                visible: false,
-            })
+            Ok((r.get::<_, i64>(0)?, found_name, matched_on))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(|found| {
-            let visible = is_visible(conn, rights, CUSTOMERS.name, found.id)?;
-            Ok(Match { visible, ..found })
+        .map(|(id, name, matched_on)| {
+            Ok(Match {
+                id,
+                name,
+                matched_on,
+                visible: is_visible(conn, rights, CUSTOMERS.name, id)?,
+            })
         })
         .collect()
 }

@@ -38,6 +38,16 @@ impl Total {
     }
 }
 
+/// ` WHERE a AND b`, or nothing without conditions.
+fn where_clause(parts: impl Iterator<Item = String>) -> String {
+    let parts: Vec<String> = parts.collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", parts.join(" AND "))
+    }
+}
+
 fn paged(select: &str, clause: &str, order: &str, (limit, offset): (i64, i64)) -> String {
     format!("{select}{clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}")
 }
@@ -95,22 +105,13 @@ impl Conditions {
     }
 
     pub fn clause(&self) -> String {
-        if self.parts.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.parts.join(" AND "))
-        }
+        where_clause(self.parts.iter().cloned())
     }
 
     /// The conditions with none usable for an index lookup (each one `+(…)`): the query then
     /// reads the rows in the order of the sort's index and tests each.
     fn clause_in_sort_order(&self) -> String {
-        let parts: Vec<String> = self.parts.iter().map(|p| format!("+({p})")).collect();
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", parts.join(" AND "))
-        }
+        where_clause(self.parts.iter().map(|p| format!("+({p})")))
     }
 
     /// The statement that reads one page (for `page`, and for checking its query plan).

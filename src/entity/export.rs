@@ -128,6 +128,10 @@ pub struct Output<'a> {
     pub progress: &'a dyn Fn(usize, usize),
 }
 
+fn too_large() -> AppError {
+    AppError::bad_request("export_too_large").with_params(json!({ "max": MAX_ROWS }))
+}
+
 /// Writes every visible record matching `params` (filters, `q`, `sort`) to a file.
 pub fn write(
     conn: &Connection,
@@ -141,9 +145,7 @@ pub fn write(
     let mut rows: Vec<Vec<String>> = Vec::new();
     let total = exact_total(conn, entity, rights, module, params.clone())? as usize;
     if total > MAX_ROWS {
-        return Err(
-            AppError::bad_request("export_too_large").with_params(json!({ "max": MAX_ROWS }))
-        );
+        return Err(too_large());
     }
     params.insert("per_page".into(), PAGE.to_string());
     for page in 1.. {
@@ -156,10 +158,9 @@ pub fn write(
                 .iter()
                 .map(|record| columns.iter().map(|c| cell(c, record)).collect()),
         );
+        // Records written while the export reads can still push it over.
         if rows.len() > MAX_ROWS {
-            return Err(
-                AppError::bad_request("export_too_large").with_params(json!({ "max": MAX_ROWS }))
-            );
+            return Err(too_large());
         }
         (output.progress)(rows.len(), total);
         if last {
