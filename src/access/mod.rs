@@ -12,6 +12,7 @@ use crate::http::error::AppError;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -191,6 +192,55 @@ fn parse_module(value: &Value) -> ModuleRights {
     }
 }
 
+/// One role's stored `permissions` JSON, parsed per module. Rights are loaded on every request
+/// and parsing cost more than the query, so parsed permissions are kept by their text: an edited
+/// role has new text and is parsed afresh.
+fn parsed_permissions(permissions: &str) -> Arc<HashMap<String, ModuleRights>> {
+    /// More distinct texts than roles ever exist at once; past it the cache starts over.
+    const KEPT: usize = 256;
+    static PARSED: OnceLock<Mutex<HashMap<String, Arc<HashMap<String, ModuleRights>>>>> =
+        OnceLock::new();
+    let mut parsed = PARSED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(modules) = parsed.get(permissions) {
+        return modules.clone();
+    }
+    let value: Value = serde_json::from_str(permissions).unwrap_or_default();
+    let modules: Arc<HashMap<String, ModuleRights>> = Arc::new(
+        value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(module, rights)| (module.clone(), parse_module(rights)))
+            .collect(),
+    );
+    if parsed.len() >= KEPT {
+        parsed.clear();
+    }
+    parsed.insert(permissions.to_string(), modules.clone());
+    modules
+}
+
+/// The union of several roles' rights, module by module.
+fn merged(
+    roles: impl Iterator<Item = Arc<HashMap<String, ModuleRights>>>,
+) -> HashMap<String, ModuleRights> {
+    let mut modules: HashMap<String, ModuleRights> = HashMap::new();
+    for role in roles {
+        for (module, rights) in role.iter() {
+            match modules.get_mut(module) {
+                Some(existing) => existing.merge(rights.clone()),
+                None => {
+                    modules.insert(module.clone(), rights.clone());
+                }
+            }
+        }
+    }
+    modules
+}
+
 /// Everything the engine needs to know about a caller to filter and check their requests.
 #[derive(Debug, Clone)]
 pub struct Rights {
@@ -199,19 +249,18 @@ pub struct Rights {
     pub department_id: Option<i64>,
     /// The caller's department and every department under it.
     pub department_tree: Vec<i64>,
-    modules: HashMap<String, ModuleRights>,
+    modules: Arc<HashMap<String, ModuleRights>>,
 }
 
 impl Rights {
     /// Reads the caller's department and roles as they are now.
     pub fn load(conn: &Connection, user_id: i64) -> Result<Rights, AppError> {
         let (department_id, path): (Option<i64>, Option<String>) = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT u.department_id, d.path FROM users u
                  LEFT JOIN departments d ON d.id = u.department_id WHERE u.id = ?1",
-                [user_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
             .ok_or_else(AppError::unauthenticated)?;
         let department_tree = match path {
@@ -230,19 +279,10 @@ impl Rights {
         let is_admin = roles
             .iter()
             .any(|(builtin, _)| builtin.as_deref() == Some("administrator"));
-        let mut modules: HashMap<String, ModuleRights> = HashMap::new();
-        for (_, permissions) in &roles {
-            let parsed: Value = serde_json::from_str(permissions).unwrap_or_default();
-            for (module, value) in parsed.as_object().into_iter().flatten() {
-                let rights = parse_module(value);
-                match modules.get_mut(module) {
-                    Some(existing) => existing.merge(rights),
-                    None => {
-                        modules.insert(module.clone(), rights);
-                    }
-                }
-            }
-        }
+        let modules = match roles.as_slice() {
+            [(_, permissions)] => parsed_permissions(permissions),
+            _ => Arc::new(merged(roles.iter().map(|(_, p)| parsed_permissions(p)))),
+        };
         Ok(Rights {
             user_id,
             is_admin,
@@ -260,7 +300,7 @@ impl Rights {
             is_admin: true,
             department_id: None,
             department_tree: Vec::new(),
-            modules: HashMap::new(),
+            modules: Arc::default(),
         }
     }
 
@@ -404,7 +444,7 @@ mod tests {
             is_admin: false,
             department_id: Some(3),
             department_tree: vec![3, 5],
-            modules,
+            modules: Arc::new(modules),
         };
         assert_eq!(
             caller.scope_predicate("customers", "t"),

@@ -160,21 +160,18 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
 }
 
 fn lookup(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<SessionRow>> {
-    conn.query_row(
-        &format!(
-            "SELECT {PRINCIPAL_COLUMNS}, s.csrf_token, s.created_at, s.last_seen_at
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
-        ),
-        [hash],
-        |r| {
-            Ok(SessionRow {
-                principal: principal(r)?,
-                csrf_token: r.get(5)?,
-                created_at: r.get(6)?,
-                last_seen_at: r.get(7)?,
-            })
-        },
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {PRINCIPAL_COLUMNS}, s.csrf_token, s.created_at, s.last_seen_at
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
+    ))?
+    .query_row([hash], |r| {
+        Ok(SessionRow {
+            principal: principal(r)?,
+            csrf_token: r.get(5)?,
+            created_at: r.get(6)?,
+            last_seen_at: r.get(7)?,
+        })
+    })
     .optional()
 }
 
@@ -182,14 +179,11 @@ fn lookup_token(
     conn: &Connection,
     hash: &[u8],
 ) -> rusqlite::Result<Option<(Principal, i64, Option<i64>)>> {
-    conn.query_row(
-        &format!(
-            "SELECT {PRINCIPAL_COLUMNS}, t.id, t.last_used_at
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
-        ),
-        [hash],
-        |r| Ok((principal(r)?, r.get(5)?, r.get(6)?)),
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {PRINCIPAL_COLUMNS}, t.id, t.last_used_at
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
+    ))?
+    .query_row([hash], |r| Ok((principal(r)?, r.get(5)?, r.get(6)?)))
     .optional()
 }
 

@@ -12,6 +12,7 @@ pub mod query;
 
 use crate::http::error::AppError;
 use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     // Room for every entity's hot statements (see `Cached`); the default keeps 16.
     conn.set_prepared_statement_cache_capacity(256);
+    // Plans do not depend on bound values. Without this, with the `sqlite_stat4` statistics
+    // `PRAGMA optimize` gathers, every cached statement with a range or LIKE on a bound value
+    // is prepared again on each run (SQLite expires it when the value is rebound).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     crate::entity::bigrams::register(conn)?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;

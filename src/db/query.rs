@@ -3,6 +3,8 @@
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, Row};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 /// `%text%` for `LIKE … ESCAPE '\'`, with the wildcards in `text` taken literally.
 pub fn like_pattern(text: &str) -> String {
@@ -64,11 +66,25 @@ fn sorted_by_index(conn: &Connection, from: &str, order: &str) -> rusqlite::Resu
     {
         return Ok(false);
     }
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
-          WHERE i.seqno = 0 AND i.name = ?2 AND NOT l.partial)",
-    )?
-    .query_row([table, column], |r| r.get(0))
+    // Indexes on plain columns come from the migrations alone (custom fields index
+    // expressions), so the answer for a table and column never changes while the process runs.
+    static KNOWN: OnceLock<Mutex<HashMap<(String, String), bool>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    let key = (table.to_string(), column.to_string());
+    if let Some(&indexed) = known.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(indexed);
+    }
+    let indexed = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
+              WHERE i.seqno = 0 AND i.name = ?2 AND NOT l.partial)",
+        )?
+        .query_row([table, column], |r| r.get(0))?;
+    known
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, indexed);
+    Ok(indexed)
 }
 
 #[derive(Default)]

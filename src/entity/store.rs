@@ -187,7 +187,7 @@ impl<'a> Reader<'a> {
 
     /// One row of `select()` as the API's record (all fields; hide with `for_caller`).
     pub fn record(&self, r: &Row) -> rusqlite::Result<Value> {
-        let mut record = Map::new();
+        let mut record = Map::with_capacity(9 + self.entity.fields.len());
         record.insert("id".into(), json!(r.get::<_, i64>(0)?));
         record.insert("version".into(), json!(r.get::<_, i64>(1)?));
         for (i, name) in [(2, "created_at"), (3, "updated_at"), (4, "deleted_at")] {
@@ -207,7 +207,7 @@ impl<'a> Reader<'a> {
             );
             index += 1;
         }
-        let mut display = Map::new();
+        let mut display = Map::with_capacity(self.display.len());
         for (name, _) in &self.display {
             display.insert((*name).into(), json!(r.get::<_, Option<String>>(index)?));
             index += 1;
