@@ -192,14 +192,16 @@ fn parse_module(value: &Value) -> ModuleRights {
     }
 }
 
+/// Rights per module name.
+type Modules = HashMap<String, ModuleRights>;
+
 /// One role's stored `permissions` JSON, parsed per module. Rights are loaded on every request
 /// and parsing cost more than the query, so parsed permissions are kept by their text: an edited
 /// role has new text and is parsed afresh.
-fn parsed_permissions(permissions: &str) -> Arc<HashMap<String, ModuleRights>> {
+fn parsed_permissions(permissions: &str) -> Arc<Modules> {
     /// More distinct texts than roles ever exist at once; past it the cache starts over.
     const KEPT: usize = 256;
-    static PARSED: OnceLock<Mutex<HashMap<String, Arc<HashMap<String, ModuleRights>>>>> =
-        OnceLock::new();
+    static PARSED: OnceLock<Mutex<HashMap<String, Arc<Modules>>>> = OnceLock::new();
     let mut parsed = PARSED
         .get_or_init(Default::default)
         .lock()
@@ -208,7 +210,7 @@ fn parsed_permissions(permissions: &str) -> Arc<HashMap<String, ModuleRights>> {
         return modules.clone();
     }
     let value: Value = serde_json::from_str(permissions).unwrap_or_default();
-    let modules: Arc<HashMap<String, ModuleRights>> = Arc::new(
+    let modules: Arc<Modules> = Arc::new(
         value
             .as_object()
             .into_iter()
@@ -224,10 +226,8 @@ fn parsed_permissions(permissions: &str) -> Arc<HashMap<String, ModuleRights>> {
 }
 
 /// The union of several roles' rights, module by module.
-fn merged(
-    roles: impl Iterator<Item = Arc<HashMap<String, ModuleRights>>>,
-) -> HashMap<String, ModuleRights> {
-    let mut modules: HashMap<String, ModuleRights> = HashMap::new();
+fn merged(roles: impl Iterator<Item = Arc<Modules>>) -> Modules {
+    let mut modules = Modules::new();
     for role in roles {
         for (module, rights) in role.iter() {
             match modules.get_mut(module) {
@@ -249,7 +249,7 @@ pub struct Rights {
     pub department_id: Option<i64>,
     /// The caller's department and every department under it.
     pub department_tree: Vec<i64>,
-    modules: Arc<HashMap<String, ModuleRights>>,
+    modules: Arc<Modules>,
 }
 
 impl Rights {
