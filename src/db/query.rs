@@ -5,6 +5,7 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, Row};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// `%text%` for `LIKE … ESCAPE '\'`, with the wildcards in `text` taken literally.
 pub fn like_pattern(text: &str) -> String {
@@ -91,6 +92,30 @@ fn sorted_by_index(conn: &Connection, from: &str, order: &str) -> rusqlite::Resu
 pub struct Conditions {
     parts: Vec<String>,
     values: Vec<Value>,
+    /// The first full-text condition: its table, its place in `parts` and its parameter.
+    search: Option<Search>,
+}
+
+/// How long a broad search may spend counting with another condition's index before the
+/// full-text index drives instead. Steps are no measure here: the slow case is a filter index
+/// reaching a hundred thousand rows, each a read from disk. A sales rep's own customers take
+/// about 10 ms at a million customers.
+const TESTED_SEARCH_TIME: Duration = Duration::from_millis(20);
+
+/// How a list reads its matches (see `Conditions::drive_and_count`).
+enum Drive<'a> {
+    /// SQLite's own plan over all conditions.
+    Planner,
+    /// The search only tests rows another condition's index finds.
+    SearchTested(&'a Search),
+    /// The full-text index finds the rows and the other conditions test them.
+    FullText(&'a Search),
+}
+
+struct Search {
+    table: String,
+    part: usize,
+    parameter: usize,
 }
 
 impl Conditions {
@@ -99,6 +124,21 @@ impl Conditions {
         self.values.push(value.into());
         self.parts
             .push(sql.replace('?', &format!("?{}", self.values.len())));
+    }
+
+    /// Adds "the row's id is among the rows of the full-text `table` that match `query`".
+    pub fn add_search(&mut self, table: &str, query: String) {
+        if self.search.is_none() {
+            self.search = Some(Search {
+                table: table.to_string(),
+                part: self.parts.len(),
+                parameter: self.values.len() + 1,
+            });
+        }
+        self.add(
+            &format!("t.id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)"),
+            query,
+        );
     }
 
     /// Adds a condition that binds nothing (fixed SQL from the code).
@@ -147,22 +187,26 @@ impl Conditions {
         limits: (i64, i64),
         map: impl FnMut(&Row) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<(Vec<T>, Total)> {
-        let total = self.count(conn, from)?;
-        // Few matches: the planner's choice (an index on a condition, then sorting the
-        // matches) is cheap. Many: the planner still picks that index and would sort every
-        // match (seconds at a million rows), where reading the sort's index and testing each
-        // row fills a page after a few hundred rows.
-        let clause = if total.exact || !sorted_by_index(conn, from, order)? {
-            self.clause()
-        } else {
-            self.clause_in_sort_order()
+        let all_keys = format!("SELECT {key} AS page_key FROM {from}");
+        let (drive, total) = self.drive_and_count(conn, (from, key))?;
+        // Few matches: the plan of `drive` is cheap. Many: the planner still picks an index on
+        // a condition and would sort every match (seconds at a million rows), where reading
+        // the sort's index and testing each row fills a page after a few hundred rows. A
+        // search listed newest first reads its full-text index, which keeps that order.
+        let keys = match (&self.search, &drive) {
+            (Some(search), _) if !total.exact && order == format!("{key} DESC") => {
+                let keys = self.keys_from_full_text(search, (from, key));
+                paged(&keys, "", "s.rowid DESC", limits)
+            }
+            _ if !total.exact && sorted_by_index(conn, from, order)? => {
+                paged(&all_keys, &self.clause_in_sort_order(), order, limits)
+            }
+            (_, Drive::FullText(search)) => {
+                let keys = self.keys_from_full_text(search, (from, key));
+                paged(&keys, "", order, limits)
+            }
+            _ => paged(&all_keys, &self.clause_for(&drive), order, limits),
         };
-        let keys = paged(
-            &format!("SELECT {key} AS page_key FROM {from}"),
-            &clause,
-            order,
-            limits,
-        );
         let mut stmt = conn.prepare_cached(&format!(
             "{select} JOIN ({keys}) AS page ON page.page_key = {key} ORDER BY {order}"
         ))?;
@@ -172,17 +216,142 @@ impl Conditions {
         Ok((items, total))
     }
 
-    /// The matching rows of `from`, counted up to `COUNT_CAP + 1`.
-    fn count(&self, conn: &Connection, from: &str) -> rusqlite::Result<Total> {
-        let sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {from}{} LIMIT {})",
-            self.clause(),
-            COUNT_CAP + 1
-        );
+    /// How a list reads its matches, and how many there are. A search of few full-text
+    /// matches drives the query: each match is one row to test. A broad one (a common
+    /// two-character name matches tens of thousands of rows) would read every match's row, so
+    /// another condition's index drives (a sales rep's own records) and the search only tests,
+    /// unless no index applies or the one that does reaches too many rows: then the full-text
+    /// index drives and each match is tested in its order.
+    fn drive_and_count(
+        &self,
+        conn: &Connection,
+        (from, key): (&str, &str),
+    ) -> rusqlite::Result<(Drive<'_>, Total)> {
+        let all_keys = format!("SELECT {key} AS page_key FROM {from}");
+        let search = match &self.search {
+            Some(search) if self.broad(conn, search)? => search,
+            _ => {
+                let total = self.count_of(conn, &format!("{all_keys}{}", self.clause()))?;
+                return Ok((Drive::Planner, total));
+            }
+        };
+        let tested = Drive::SearchTested(search);
+        let tested_keys = format!("{all_keys}{}", self.clause_for(&tested));
+        if self.found_by_equality(conn, from, &tested_keys)? {
+            if let Some(total) = self.count_within_budget(conn, &tested_keys)? {
+                return Ok((tested, total));
+            }
+        }
+        let total = self.count_of(conn, &self.keys_from_full_text(search, (from, key)))?;
+        Ok((Drive::FullText(search), total))
+    }
+
+    /// Whether the full-text condition alone matches more than `COUNT_CAP` rows.
+    fn broad(&self, conn: &Connection, search: &Search) -> rusqlite::Result<bool> {
+        let table = &search.table;
+        let matches: i64 = conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT {})",
+                COUNT_CAP + 1
+            ))?
+            .query_row([&self.values[search.parameter - 1]], |r| r.get(0))?;
+        Ok(matches > COUNT_CAP)
+    }
+
+    /// Whether SQLite would find the rows of `keys` in `from` by looking up equal values in an
+    /// index (`owner_id = 7`), not by scanning the table, an index or a range of one (the
+    /// active slice's `owner_id IS NOT NULL` is a range over nearly every row).
+    fn found_by_equality(
+        &self,
+        conn: &Connection,
+        from: &str,
+        keys: &str,
+    ) -> rusqlite::Result<bool> {
+        let alias = from.split_whitespace().nth(1).unwrap_or(from);
+        let (scan, search) = (format!("SCAN {alias}"), format!("SEARCH {alias} "));
+        let mut plan = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {keys}"))?;
+        let details = plan
+            .query_map(params_from_iter(self.values.iter()), |r| {
+                r.get::<_, String>(3)
+            })?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let reads: Vec<&String> = details
+            .iter()
+            .filter(|d| **d == scan || d.starts_with(&format!("{scan} ")) || d.starts_with(&search))
+            .collect();
+        Ok(!reads.is_empty()
+            && reads
+                .iter()
+                .all(|d| d.starts_with(&search) && d.contains("=?")))
+    }
+
+    /// The capped count of `keys`, or `None` when it takes longer than `TESTED_SEARCH_TIME`.
+    fn count_within_budget(
+        &self,
+        conn: &Connection,
+        keys: &str,
+    ) -> rusqlite::Result<Option<Total>> {
+        let started = Instant::now();
+        conn.progress_handler(1_000, Some(move || started.elapsed() > TESTED_SEARCH_TIME))?;
+        let counted = self.count_of(conn, keys);
+        conn.progress_handler(0, None::<fn() -> bool>)?;
+        match counted {
+            Ok(total) => Ok(Some(total)),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The conditions for `drive` (all of them unless the full-text index drives).
+    fn clause_for(&self, drive: &Drive) -> String {
+        match drive {
+            Drive::SearchTested(search) => {
+                where_clause(self.parts.iter().enumerate().map(|(at, part)| {
+                    if at == search.part {
+                        format!("+({part})")
+                    } else {
+                        part.clone()
+                    }
+                }))
+            }
+            _ => self.clause(),
+        }
+    }
+
+    /// Every match's key, read from the full-text index of `search` (its rowids are the
+    /// records' ids) and tested against the other conditions.
+    fn keys_from_full_text(&self, search: &Search, (from, key): (&str, &str)) -> String {
+        let table = &search.table;
+        let others = self
+            .parts
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| *at != search.part)
+            .map(|(_, part)| format!(" AND +({part})"))
+            .collect::<String>();
+        format!(
+            "SELECT {key} AS page_key FROM {table} s JOIN {from} ON {key} = s.rowid
+             WHERE s.{table} MATCH ?{}{others}",
+            search.parameter
+        )
+    }
+
+    /// The rows `keys` selects, counted up to `COUNT_CAP + 1`.
+    fn count_of(&self, conn: &Connection, keys: &str) -> rusqlite::Result<Total> {
+        let sql = format!("SELECT count(*) FROM ({keys} LIMIT {})", COUNT_CAP + 1);
         let counted = conn
             .prepare_cached(&sql)?
             .query_row(params_from_iter(self.values.iter()), |r| r.get(0))?;
         Ok(Total::capped(counted))
+    }
+
+    /// The matching rows of `from`, counted up to `COUNT_CAP + 1`.
+    fn count(&self, conn: &Connection, from: &str) -> rusqlite::Result<Total> {
+        self.count_of(conn, &format!("SELECT 1 FROM {from}{}", self.clause()))
     }
 
     /// Every matching row of `from`, however many (for long jobs such as an export).

@@ -35,6 +35,9 @@ pub fn queryable(entity: &Entity, rights: &ModuleRights, name: &str) -> Option<F
         .filter(|f| rights.field(f.name) != FieldAccess::Hidden)
 }
 
+/// A search without `sort` lists the newest matches first (see `Conditions::page_by_key`).
+const SEARCH_ORDER: &str = "t.id DESC";
+
 /// A parsed list request, ready to run.
 pub struct ListQuery {
     pub paging: ListParams,
@@ -51,19 +54,25 @@ impl ListQuery {
     ) -> Result<ListQuery, AppError> {
         let mut conditions = Conditions::default();
         let mut order = None;
+        let mut searched = false;
         let mut paging = HashMap::new();
         for (key, value) in params {
             match key.as_str() {
                 "page" | "per_page" => {
                     paging.insert(key, value);
                 }
-                "q" => search(entity, rights, &value, &mut conditions),
+                "q" => {
+                    searched |= !value.trim().is_empty();
+                    search(entity, rights, &value, &mut conditions);
+                }
                 "sort" => order = Some(sort(entity, rights, &value)?),
                 _ => filter(entity, rights, &key, &value, zone, &mut conditions)?,
             }
         }
         let order = match order {
             Some(order) => order,
+            // The search order: newest matches first, the order the full-text index keeps.
+            None if searched => SEARCH_ORDER.to_string(),
             None => sort(entity, rights, entity.default_sort)?,
         };
         Ok(ListQuery {
@@ -143,10 +152,7 @@ pub fn search(entity: &Entity, rights: &ModuleRights, q: &str, conditions: &mut 
             })
         };
         match found {
-            Some((table, query)) => conditions.add(
-                &format!("t.id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)"),
-                query,
-            ),
+            Some((table, query)) => conditions.add_search(&table, query),
             None => conditions.add_raw("0"),
         }
     }

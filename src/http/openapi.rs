@@ -444,7 +444,7 @@ fn add(paths: &mut Map<String, Value>, method: &str, path: &str, op: Value) {
 }
 
 const LIST_PARAMETERS: &str = r##"[
-  {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Full-text search (any length, Chinese included)"},
+  {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Full-text search (any length, Chinese included); without `sort`, newest matches first"},
   {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": "Field names, comma-separated; '-' for descending"},
   {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
   {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},

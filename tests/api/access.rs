@@ -826,3 +826,86 @@ fn roles_are_validated_and_the_builtin_one_is_fixed() {
         "{actions:?}"
     );
 }
+
+/// The names of a list page, and whether its total is exact.
+fn names_and_ids(browser: &Browser, path: &str) -> (Vec<(i64, String)>, Value) {
+    let answer = browser.get(path);
+    assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+    let items = answer.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_i64().unwrap(),
+                c["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (items, answer.body["total_exact"].clone())
+}
+
+/// A word matching more than a thousand records (a common two-character trade name) is read
+/// through the full-text index or through the caller's own records, whichever is narrower;
+/// either way only records in scope come back, newest first unless a sort is asked for.
+#[test]
+fn a_broad_search_keeps_to_the_scope_and_lists_the_newest_first() {
+    let org = organisation();
+    let rows: String = (1..=1_100).map(|n| format!("华信贸易 {n:04}\n")).collect();
+    let form = file_form("客户.csv", format!("客户名称\n{rows}"))
+        .text("mapping", json!({"客户名称": "name"}).to_string());
+    let imported = org
+        .admin
+        .upload("/api/v1/customers/import?dry_run=false", form);
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    assert_eq!(imported.body["created"], 1_100);
+    let rep = org.user("broad_rep", org.team_a1, "own");
+    let mine: Vec<i64> = ["华信电子", "华信物流", "远洋航运"]
+        .iter()
+        .map(|name| {
+            let made = rep.post("/api/v1/customers", json!({ "name": name }));
+            assert_eq!(made.status, 201, "{}", made.text);
+            made.body["id"].as_i64().unwrap()
+        })
+        .collect();
+    let q = urlencode("华信");
+
+    // Everyone's: more than the count cap, newest first, page 2 going on from page 1.
+    let (first, exact) = names_and_ids(&org.admin, &format!("/api/v1/customers?q={q}&per_page=50"));
+    assert_eq!(exact, Value::Bool(false));
+    assert_eq!(first[0].0, mine[1], "the newest match first");
+    let (second, _) = names_and_ids(
+        &org.admin,
+        &format!("/api/v1/customers?q={q}&per_page=50&page=2"),
+    );
+    let ids: Vec<i64> = first.iter().chain(&second).map(|(id, _)| *id).collect();
+    assert_eq!(ids.len(), 100);
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    assert!(first.iter().chain(&second).all(|(_, n)| n.contains("华信")));
+    // An asked-for sort still holds over the cap.
+    let (by_name, _) = names_and_ids(
+        &org.admin,
+        &format!("/api/v1/customers?q={q}&per_page=50&sort=name"),
+    );
+    assert_eq!(by_name[0].1, "华信物流");
+    assert_eq!(by_name[2].1, "华信贸易 0001");
+    assert!(by_name.windows(2).all(|w| w[0].1 <= w[1].1));
+
+    // The rep's: their two matches alone, counted exactly, in either order.
+    let (theirs, exact) = names_and_ids(&rep, &format!("/api/v1/customers?q={q}"));
+    assert_eq!(exact, Value::Bool(true));
+    assert_eq!(
+        theirs,
+        vec![(mine[1], "华信物流".into()), (mine[0], "华信电子".into())]
+    );
+    let answer = rep.get(&format!("/api/v1/customers?q={q}&sort=name"));
+    assert_eq!(answer.body["total"], 2);
+    assert_eq!(answer.body["items"][1]["name"], "华信电子");
+    // A filter beside the broad search: the admin's view of the rep's records.
+    let rep_id = rep.get("/api/v1/auth/me").body["id"].clone();
+    let answer = org.admin.get(&format!(
+        "/api/v1/customers?q={q}&filter[owner_id]={rep_id}"
+    ));
+    assert_eq!(answer.body["total"], 2, "{}", answer.text);
+    assert_eq!(answer.body["total_exact"], true);
+}

@@ -82,7 +82,8 @@ function listView(entity, query, pool) {
   document.title = `${place.title} · ${t('app.name')}`;
   const state = {
     q: query.get('q') || '',
-    sort: query.get('sort') || entity.default_sort,
+    // Empty: the server's order (the default sort; newest first while searching).
+    sort: query.get('sort') || '',
     page: Number(query.get('page')) || 1,
     filters: Object.fromEntries([...query.entries()].filter(([k]) => k.startsWith('filter['))),
     columns: savedColumns(entity) || entity.list_columns,
@@ -92,7 +93,8 @@ function listView(entity, query, pool) {
   let chart = null;
   const bulkBar = h('div', { class: 'bulk-bar', hidden: true, role: 'region', 'aria-label': t('bulk.title') });
   const listQuery = () => {
-    const p = new URLSearchParams({ sort: state.sort });
+    const p = new URLSearchParams();
+    if (state.sort) p.set('sort', state.sort);
     if (state.q) p.set('q', state.q);
     for (const [k, v] of Object.entries(state.filters)) if (v !== '') p.set(k, v);
     return p;
@@ -103,8 +105,9 @@ function listView(entity, query, pool) {
     p.set('per_page', 20);
     return p;
   };
+  const shownSort = () => state.sort || (state.q ? '' : entity.default_sort);
   const sortBy = (name) => {
-    state.sort = state.sort === name ? `-${name}` : name;
+    state.sort = shownSort() === name ? `-${name}` : name;
     state.page = 1;
     refresh();
   };
@@ -112,7 +115,8 @@ function listView(entity, query, pool) {
     const f = describe(entity, name);
     const label = labelOf(entity, name);
     if (!f.sortable && !['created_at', 'updated_at', 'owner_id'].includes(name)) return label;
-    const direction = state.sort === name ? 'ascending' : state.sort === `-${name}` ? 'descending' : null;
+    const sort = shownSort();
+    const direction = sort === name ? 'ascending' : sort === `-${name}` ? 'descending' : null;
     return h('button', { class: `sort ${direction || ''}`, type: 'button', 'aria-sort': direction || 'none', on: { click: () => sortBy(name) } },
       label, direction ? h('span', { 'aria-hidden': 'true' }, direction === 'ascending' ? ' ▲' : ' ▼') : null);
   };
@@ -126,7 +130,8 @@ function listView(entity, query, pool) {
       h('button', { class: 'btn', type: 'button', on: { click: () => { state.selected.clear(); refresh(); } } }, t('bulk.clear')));
   };
   const selectionQuery = () => {
-    const p = new URLSearchParams({ sort: state.sort });
+    const p = new URLSearchParams();
+    if (state.sort) p.set('sort', state.sort);
     p.set('filter[id][in]', [...state.selected].join(','));
     return p;
   };
@@ -212,7 +217,7 @@ function listView(entity, query, pool) {
   const applyView = (view) => {
     const q = view?.query || {};
     state.q = q.q || '';
-    state.sort = q.sort || entity.default_sort;
+    state.sort = q.sort || '';
     state.filters = Object.fromEntries(Object.entries(q).filter(([k]) => k.startsWith('filter[')));
     if (view?.columns?.length) state.columns = knownColumns(entity, view.columns);
     search.input.value = state.q;
