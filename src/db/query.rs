@@ -2,7 +2,7 @@
 //! values are always bound parameters.
 
 use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection, Row};
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -94,6 +94,24 @@ pub struct Conditions {
     values: Vec<Value>,
     /// The first full-text condition: its table, its place in `parts` and its parameter.
     search: Option<Search>,
+}
+
+/// Matches the planner may sort rather than reading in the sort's order (a sales rep's own
+/// customers, a few thousand, sort in a millisecond or two).
+const FEW_ROWS: i64 = 10_000;
+
+/// `SEARCH t USING [COVERING] INDEX name (a=? AND b=?)` → the index and how many leading
+/// columns it is searched by equal values; `None` for anything else (a scan, a range, the
+/// primary key).
+fn index_lookup(read: &str) -> Option<(&str, usize)> {
+    let rest = read.split(" INDEX ").nth(1)?;
+    let (index, terms) = rest.split_once(" (")?;
+    let terms = terms.strip_suffix(')')?;
+    let equal = terms
+        .split(" AND ")
+        .take_while(|t| t.ends_with("=?"))
+        .count();
+    (equal > 0).then_some((index, equal))
 }
 
 /// How long a broad search may spend counting with another condition's index before the
@@ -198,7 +216,14 @@ impl Conditions {
                 let keys = self.keys_from_full_text(search, (from, key));
                 paged(&keys, "", "s.rowid DESC", limits)
             }
-            _ if !total.exact && sorted_by_index(conn, from, order)? => {
+            _ if !total.exact
+                && sorted_by_index(conn, from, order)?
+                && !self.expects_few_rows(
+                    conn,
+                    from,
+                    &format!("{all_keys}{}", self.clause_for(&drive)),
+                )? =>
+            {
                 paged(&all_keys, &self.clause_in_sort_order(), order, limits)
             }
             (_, Drive::FullText(search)) => {
@@ -267,6 +292,48 @@ impl Conditions {
         from: &str,
         keys: &str,
     ) -> rusqlite::Result<bool> {
+        let reads = self.reads_of(conn, from, keys)?;
+        Ok(!reads.is_empty()
+            && reads
+                .iter()
+                .all(|r| r.starts_with("SEARCH") && r.contains("=?")))
+    }
+
+    /// Whether the statistics (`sqlite_stat1`, gathered by `PRAGMA optimize`) expect the plan of
+    /// `keys` to find at most `FEW_ROWS` rows of `from`: every read an index lookup by equal
+    /// values, each reaching few rows on average. Without statistics, no.
+    fn expects_few_rows(
+        &self,
+        conn: &Connection,
+        from: &str,
+        keys: &str,
+    ) -> rusqlite::Result<bool> {
+        let mut expected = 0;
+        for read in self.reads_of(conn, from, keys)? {
+            let Some((index, equal)) = index_lookup(&read) else {
+                return Ok(false);
+            };
+            let stat: Option<String> =
+                match conn.prepare_cached("SELECT stat FROM sqlite_stat1 WHERE idx = ?1") {
+                    Ok(mut stmt) => stmt.query_row([index], |r| r.get(0)).optional()?,
+                    // No statistics yet: the table is created by the first ANALYZE.
+                    Err(_) => None,
+                };
+            let per_value = stat.and_then(|s| {
+                s.split_whitespace()
+                    .nth(equal)
+                    .and_then(|n| n.parse::<i64>().ok())
+            });
+            match per_value {
+                Some(rows) => expected += rows,
+                None => return Ok(false),
+            }
+        }
+        Ok(expected > 0 && expected <= FEW_ROWS)
+    }
+
+    /// What the plan of `keys` does on the table of `from`: `SCAN …` or `SEARCH … (a=? AND …)`.
+    fn reads_of(&self, conn: &Connection, from: &str, keys: &str) -> rusqlite::Result<Vec<String>> {
         let alias = from.split_whitespace().nth(1).unwrap_or(from);
         let (scan, search) = (format!("SCAN {alias}"), format!("SEARCH {alias} "));
         let mut plan = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {keys}"))?;
@@ -275,14 +342,10 @@ impl Conditions {
                 r.get::<_, String>(3)
             })?
             .collect::<rusqlite::Result<Vec<String>>>()?;
-        let reads: Vec<&String> = details
-            .iter()
-            .filter(|d| **d == scan || d.starts_with(&format!("{scan} ")) || d.starts_with(&search))
-            .collect();
-        Ok(!reads.is_empty()
-            && reads
-                .iter()
-                .all(|d| d.starts_with(&search) && d.contains("=?")))
+        Ok(details
+            .into_iter()
+            .filter(|d| *d == scan || d.starts_with(&format!("{scan} ")) || d.starts_with(&search))
+            .collect())
     }
 
     /// The capped count of `keys`, or `None` when it takes longer than `TESTED_SEARCH_TIME`.
@@ -377,5 +440,34 @@ impl Conditions {
             .query_map(params_from_iter(self.values.iter()), map)?
             .collect::<rusqlite::Result<Vec<T>>>()?;
         Ok((items, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_lookups_are_read_from_the_plan() {
+        assert_eq!(
+            index_lookup("SEARCH t USING INDEX customers_owner (owner_id=? AND deleted_at=?)"),
+            Some(("customers_owner", 2))
+        );
+        assert_eq!(
+            index_lookup("SEARCH t USING COVERING INDEX customers_level (level=?)"),
+            Some(("customers_level", 1))
+        );
+        assert_eq!(
+            index_lookup("SEARCH t USING INDEX customers_created (created_at=? AND deleted_at>?)"),
+            Some(("customers_created", 1))
+        );
+        for not_a_lookup in [
+            "SEARCH t USING COVERING INDEX customers_owner_next_followup (owner_id>?)",
+            "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
+            "SCAN t USING INDEX customers_updated",
+            "SCAN t",
+        ] {
+            assert_eq!(index_lookup(not_a_lookup), None, "{not_a_lookup}");
+        }
     }
 }

@@ -851,12 +851,12 @@ fn names_and_ids(browser: &Browser, path: &str) -> (Vec<(i64, String)>, Value) {
 #[test]
 fn a_broad_search_keeps_to_the_scope_and_lists_the_newest_first() {
     let org = organisation();
+    // One rep imports 1,100 customers of their own; another has two matches.
+    let importer = org.user("busy_rep", org.team_a1, "own");
     let rows: String = (1..=1_100).map(|n| format!("华信贸易 {n:04}\n")).collect();
     let form = file_form("客户.csv", format!("客户名称\n{rows}"))
         .text("mapping", json!({"客户名称": "name"}).to_string());
-    let imported = org
-        .admin
-        .upload("/api/v1/customers/import?dry_run=false", form);
+    let imported = importer.upload("/api/v1/customers/import?dry_run=false", form);
     assert_eq!(imported.status, 200, "{}", imported.text);
     assert_eq!(imported.body["created"], 1_100);
     let rep = org.user("broad_rep", org.team_a1, "own");
@@ -908,4 +908,17 @@ fn a_broad_search_keeps_to_the_scope_and_lists_the_newest_first() {
     ));
     assert_eq!(answer.body["total"], 2, "{}", answer.text);
     assert_eq!(answer.body["total_exact"], true);
+
+    // Over the cap in their own records, with statistics that call them few: the planner's
+    // sort, and still only theirs, in order.
+    org.app.sql().execute_batch("ANALYZE").unwrap();
+    let importer_id = importer.get("/api/v1/auth/me").body["id"].clone();
+    let answer = importer.get("/api/v1/customers?sort=-name&per_page=100");
+    assert_eq!(answer.body["total_exact"], false);
+    let items = answer.body["items"].as_array().unwrap();
+    assert_eq!(items[0]["name"], "华信贸易 1100");
+    assert!(items.iter().all(|c| c["owner_id"] == importer_id));
+    assert!(items
+        .windows(2)
+        .all(|w| w[0]["name"].as_str() > w[1]["name"].as_str()));
 }
