@@ -100,18 +100,35 @@ pub struct Conditions {
 /// customers, a few thousand, sort in a millisecond or two).
 const FEW_ROWS: i64 = 10_000;
 
-/// `SEARCH t USING [COVERING] INDEX name (a=? AND b=?)` → the index and how many leading
-/// columns it is searched by equal values; `None` for anything else (a scan, a range, the
-/// primary key).
-fn index_lookup(read: &str) -> Option<(&str, usize)> {
-    let rest = read.split(" INDEX ").nth(1)?;
-    let (index, terms) = rest.split_once(" (")?;
-    let terms = terms.strip_suffix(')')?;
+/// How a plan's `SEARCH` finds rows by equal values in its leading columns.
+#[derive(Debug, PartialEq)]
+enum Lookup<'a> {
+    /// `SEARCH t USING INTEGER PRIMARY KEY (rowid=?)`: one row.
+    Row,
+    /// `SEARCH t USING [COVERING] INDEX name (a=? AND b=?)`: the index, and how many leading
+    /// columns are equal to a value.
+    Index(&'a str, usize),
+}
+
+/// The equality lookup of one plan line; `None` for a scan, a range, or an index SQLite would
+/// build for the query alone.
+fn equality_lookup(read: &str) -> Option<Lookup<'_>> {
+    let (_, using) = read.strip_prefix("SEARCH ")?.split_once(" USING ")?;
+    let (how, terms) = using.split_once(" (")?;
     let equal = terms
+        .strip_suffix(')')?
         .split(" AND ")
-        .take_while(|t| t.ends_with("=?"))
+        .take_while(|t| {
+            t.strip_suffix("=?")
+                .is_some_and(|column| !column.ends_with(['<', '>', '!']))
+        })
         .count();
-    (equal > 0).then_some((index, equal))
+    match how.split_once("INDEX ") {
+        _ if equal == 0 || how.starts_with("AUTOMATIC") => None,
+        _ if how == "INTEGER PRIMARY KEY" => Some(Lookup::Row),
+        Some((_, index)) => Some(Lookup::Index(index, equal)),
+        None => None,
+    }
 }
 
 /// How long a broad search may spend counting with another condition's index before the
@@ -293,10 +310,7 @@ impl Conditions {
         keys: &str,
     ) -> rusqlite::Result<bool> {
         let reads = self.reads_of(conn, from, keys)?;
-        Ok(!reads.is_empty()
-            && reads
-                .iter()
-                .all(|r| r.starts_with("SEARCH") && r.contains("=?")))
+        Ok(!reads.is_empty() && reads.iter().all(|r| equality_lookup(r).is_some()))
     }
 
     /// Whether the statistics (`sqlite_stat1`, gathered by `PRAGMA optimize`) expect the plan of
@@ -310,8 +324,13 @@ impl Conditions {
     ) -> rusqlite::Result<bool> {
         let mut expected = 0;
         for read in self.reads_of(conn, from, keys)? {
-            let Some((index, equal)) = index_lookup(&read) else {
-                return Ok(false);
+            let (index, equal) = match equality_lookup(&read) {
+                Some(Lookup::Row) => {
+                    expected += 1;
+                    continue;
+                }
+                Some(Lookup::Index(index, equal)) => (index, equal),
+                None => return Ok(false),
             };
             let stat: Option<String> =
                 match conn.prepare_cached("SELECT stat FROM sqlite_stat1 WHERE idx = ?1") {
@@ -448,26 +467,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn index_lookups_are_read_from_the_plan() {
+    fn equality_lookups_are_read_from_the_plan() {
         assert_eq!(
-            index_lookup("SEARCH t USING INDEX customers_owner (owner_id=? AND deleted_at=?)"),
-            Some(("customers_owner", 2))
+            equality_lookup("SEARCH t USING INDEX customers_owner (owner_id=? AND deleted_at=?)"),
+            Some(Lookup::Index("customers_owner", 2))
         );
         assert_eq!(
-            index_lookup("SEARCH t USING COVERING INDEX customers_level (level=?)"),
-            Some(("customers_level", 1))
+            equality_lookup("SEARCH t USING COVERING INDEX customers_level (level=?)"),
+            Some(Lookup::Index("customers_level", 1))
         );
         assert_eq!(
-            index_lookup("SEARCH t USING INDEX customers_created (created_at=? AND deleted_at>?)"),
-            Some(("customers_created", 1))
+            equality_lookup(
+                "SEARCH t USING INDEX customers_created (created_at=? AND deleted_at>?)"
+            ),
+            Some(Lookup::Index("customers_created", 1))
+        );
+        assert_eq!(
+            equality_lookup("SEARCH t USING INTEGER PRIMARY KEY (rowid=?)"),
+            Some(Lookup::Row)
         );
         for not_a_lookup in [
             "SEARCH t USING COVERING INDEX customers_owner_next_followup (owner_id>?)",
-            "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
+            "SEARCH t USING INDEX customers_created (created_at>=?)",
+            "SEARCH t USING INDEX customers_created (created_at<=? AND deleted_at=?)",
+            "SEARCH t USING AUTOMATIC COVERING INDEX (owner_id=?)",
             "SCAN t USING INDEX customers_updated",
             "SCAN t",
         ] {
-            assert_eq!(index_lookup(not_a_lookup), None, "{not_a_lookup}");
+            assert_eq!(equality_lookup(not_a_lookup), None, "{not_a_lookup}");
         }
     }
 }
