@@ -223,7 +223,7 @@ impl Conditions {
         map: impl FnMut(&Row) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<(Vec<T>, Total)> {
         let all_keys = format!("SELECT {key} AS page_key FROM {from}");
-        let (drive, total) = self.drive_and_count(conn, (from, key))?;
+        let (drive, total) = self.drive_and_count(conn, (from, key), &all_keys)?;
         // Few matches: the plan of `drive` is cheap. Many: the planner still picks an index on
         // a condition and would sort every match (seconds at a million rows), where reading
         // the sort's index and testing each row fills a page after a few hundred rows. A
@@ -268,8 +268,8 @@ impl Conditions {
         &self,
         conn: &Connection,
         (from, key): (&str, &str),
+        all_keys: &str,
     ) -> rusqlite::Result<(Drive<'_>, Total)> {
-        let all_keys = format!("SELECT {key} AS page_key FROM {from}");
         let search = match &self.search {
             Some(search) if self.broad(conn, search)? => search,
             _ => {

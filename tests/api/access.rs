@@ -827,8 +827,8 @@ fn roles_are_validated_and_the_builtin_one_is_fixed() {
     );
 }
 
-/// The names of a list page, and whether its total is exact.
-fn names_and_ids(browser: &Browser, path: &str) -> (Vec<(i64, String)>, Value) {
+/// The (id, name) of each record on a list page, and whether its total is exact.
+fn ids_and_names(browser: &Browser, path: &str) -> (Vec<(i64, String)>, Value) {
     let answer = browser.get(path);
     assert_eq!(answer.status, 200, "{path}: {}", answer.text);
     let items = answer.body["items"]
@@ -871,10 +871,10 @@ fn a_broad_search_keeps_to_the_scope_and_lists_the_newest_first() {
     let q = urlencode("华信");
 
     // Everyone's: more than the count cap, newest first, page 2 going on from page 1.
-    let (first, exact) = names_and_ids(&org.admin, &format!("/api/v1/customers?q={q}&per_page=50"));
+    let (first, exact) = ids_and_names(&org.admin, &format!("/api/v1/customers?q={q}&per_page=50"));
     assert_eq!(exact, Value::Bool(false));
     assert_eq!(first[0].0, mine[1], "the newest match first");
-    let (second, _) = names_and_ids(
+    let (second, _) = ids_and_names(
         &org.admin,
         &format!("/api/v1/customers?q={q}&per_page=50&page=2"),
     );
@@ -883,7 +883,7 @@ fn a_broad_search_keeps_to_the_scope_and_lists_the_newest_first() {
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
     assert!(first.iter().chain(&second).all(|(_, n)| n.contains("华信")));
     // An asked-for sort still holds over the cap.
-    let (by_name, _) = names_and_ids(
+    let (by_name, _) = ids_and_names(
         &org.admin,
         &format!("/api/v1/customers?q={q}&per_page=50&sort=name"),
     );
@@ -892,7 +892,7 @@ fn a_broad_search_keeps_to_the_scope_and_lists_the_newest_first() {
     assert!(by_name.windows(2).all(|w| w[0].1 <= w[1].1));
 
     // The rep's: their two matches alone, counted exactly, in either order.
-    let (theirs, exact) = names_and_ids(&rep, &format!("/api/v1/customers?q={q}"));
+    let (theirs, exact) = ids_and_names(&rep, &format!("/api/v1/customers?q={q}"));
     assert_eq!(exact, Value::Bool(true));
     assert_eq!(
         theirs,
