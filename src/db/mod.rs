@@ -1,19 +1,20 @@
 //! The database: a pool of read connections beside one writer connection.
 //!
-//! SQLite allows one writer at a time; funnelling every write through one connection behind a
-//! mutex, inside `BEGIN IMMEDIATE`, means writers queue in-process instead of failing with
-//! `SQLITE_BUSY`, and a request's writes commit or roll back together. All blocking work runs on
-//! actix's blocking thread pool, never on an async worker.
+//! SQLite allows one writer at a time; funnelling every write through one connection (the
+//! `writer` thread, which commits the requests waiting together) means writers queue in-process
+//! instead of failing with `SQLITE_BUSY`, and a request's writes commit or roll back together.
+//! All blocking work runs off the async workers.
 
 pub mod backup;
 pub mod lock;
 pub mod migrations;
 pub mod query;
+mod writer;
 
 use crate::http::error::AppError;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -127,6 +128,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StorageError> {
 pub struct Db {
     readers: r2d2::Pool<SqliteConnectionManager>,
     writer: Arc<Mutex<Connection>>,
+    write_queue: mpsc::Sender<writer::Job>,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
     path: PathBuf,
 }
@@ -159,9 +161,12 @@ impl Db {
             .max_size(read_pool_size)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
+        let writer = Arc::new(Mutex::new(writer));
+        let write_queue = writer::start(writer.clone())?;
         Ok(Db {
             readers,
-            writer: Arc::new(Mutex::new(writer)),
+            writer,
+            write_queue,
             checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
             path: path.to_path_buf(),
         })
@@ -186,27 +191,21 @@ impl Db {
         .map_err(AppError::internal)?
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer; it commits only when `f`
-    /// returns `Ok`, so a failed request leaves nothing behind.
+    /// Runs `f` on the writer, inside a transaction it may share with other requests (see
+    /// `writer`): its writes are kept only when it returns `Ok`, and it is answered only once
+    /// they are committed, so a failed request leaves nothing behind.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
     {
-        let writer = self.writer.clone();
-        actix_web::web::block(move || {
-            // A panic while holding the lock leaves only an uncommitted (rolled back)
-            // transaction behind, so the connection is still sound.
-            let mut conn = writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
-        .map_err(AppError::internal)?
+        let (reply, answered) = tokio::sync::oneshot::channel();
+        self.write_queue
+            .send(writer::job(f, reply))
+            .map_err(|_| AppError::internal("the writer has stopped"))?;
+        answered
+            .await
+            .map_err(|_| AppError::internal("the write transaction failed"))?
     }
 
     /// Stops the background checkpoints (closing their connection), then copies everything in
