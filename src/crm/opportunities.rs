@@ -231,6 +231,15 @@ fn pairs(
     rows
 }
 
+/// What identifies an aggregate of the rows `conditions` admit in the memo of answers.
+fn memo_key(aggregate: &str, conditions: &Conditions) -> String {
+    format!(
+        "opportunities {aggregate}\n{}\n{:?}",
+        conditions.clause(),
+        conditions.values()
+    )
+}
+
 /// Count and amount per stage of the rows `conditions` admit.
 fn stage_totals(
     conn: &Connection,
@@ -256,6 +265,7 @@ async fn board(
     user: CurrentUser,
     query: Query,
 ) -> Result<HttpResponse, AppError> {
+    let memo = state.db.memo();
     let answer = state
         .db
         .read(move |conn| {
@@ -281,7 +291,10 @@ async fn board(
             };
             let pipeline = pipelines::requested(conn, own.id("pipeline_id")?)?;
             conditions.add("t.pipeline_id = ?", pipeline);
-            let totals = stage_totals(conn, &conditions)?;
+            // The totals read the opportunities (and their search index, written with them).
+            let totals = memo.answer(&["opportunities"], memo_key("board", &conditions), || {
+                stage_totals(conn, &conditions)
+            })?;
             let entity = custom::schema(conn, &OPPORTUNITIES)?;
             let reader = store::Reader::new(entity, &rights);
             let slot = conditions.values().len() + 1;
@@ -354,6 +367,7 @@ async fn funnel(
     user: CurrentUser,
     query: Query,
 ) -> Result<HttpResponse, AppError> {
+    let memo = state.db.memo();
     let answer = state
         .db
         .read(move |conn| {
@@ -377,8 +391,14 @@ async fn funnel(
                 conditions.add("t.created_at < ?", to);
             }
             let stages = pipelines::stages(conn, pipeline)?;
-            let totals = stage_totals(conn, &conditions)?;
-            let reached = reached(conn, &conditions, &stages)?;
+            let tables = ["opportunities", "opportunity_stages", "pipeline_stages"];
+            let (totals, reached) =
+                memo.answer(&tables, memo_key("funnel", &conditions), || {
+                    Ok::<_, AppError>((
+                        stage_totals(conn, &conditions)?,
+                        reached(conn, &conditions, &stages)?,
+                    ))
+                })?;
             let rows: Vec<Value> = stages
                 .iter()
                 .map(|stage| {

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod lock;
+pub mod memo;
 pub mod migrations;
 pub mod query;
 mod writer;
@@ -129,6 +130,7 @@ pub struct Db {
     readers: r2d2::Pool<SqliteConnectionManager>,
     writer: Arc<Mutex<Connection>>,
     write_queue: mpsc::Sender<writer::Job>,
+    memo: Arc<memo::Memo>,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
     path: PathBuf,
 }
@@ -162,14 +164,21 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
         let writer = Arc::new(Mutex::new(writer));
-        let write_queue = writer::start(writer.clone())?;
+        let memo = Arc::new(memo::Memo::default());
+        let write_queue = writer::start(writer.clone(), memo.clone())?;
         Ok(Db {
             readers,
             writer,
             write_queue,
+            memo,
             checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
             path: path.to_path_buf(),
         })
+    }
+
+    /// Answers kept until their tables change (see `memo`).
+    pub fn memo(&self) -> Arc<memo::Memo> {
+        self.memo.clone()
     }
 
     pub fn path(&self) -> &Path {

@@ -5,8 +5,11 @@
 //! request is answered only once its writes are durable, and a request that fails (or panics)
 //! is rolled back to its savepoint without touching the others.
 
+use super::memo::Memo;
+use super::StorageError;
 use crate::http::error::AppError;
 use rusqlite::Connection;
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -21,8 +24,20 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 /// One write request: runs on the writer's connection inside the open transaction.
 pub type Job = Box<dyn FnOnce(&Connection) -> Answer + Send>;
 
-/// Starts the thread that runs `jobs` on `conn` until every sender is gone.
-pub fn start(conn: Arc<Mutex<Connection>>) -> std::io::Result<mpsc::Sender<Job>> {
+/// Starts the thread that runs `jobs` on `conn` until every sender is gone, telling `memo`
+/// which tables each commit changed.
+pub fn start(
+    conn: Arc<Mutex<Connection>>,
+    memo: Arc<Memo>,
+) -> Result<mpsc::Sender<Job>, StorageError> {
+    let touched = Arc::new(Mutex::new(HashSet::<String>::new()));
+    let noted = touched.clone();
+    lock(&conn).update_hook(Some(move |_, _: &str, table: &str, _| {
+        let mut noted = lock(&noted);
+        if !noted.contains(table) {
+            noted.insert(table.to_owned());
+        }
+    }))?;
     let (queue, jobs) = mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("kehu-writer".into())
@@ -30,11 +45,19 @@ pub fn start(conn: Arc<Mutex<Connection>>) -> std::io::Result<mpsc::Sender<Job>>
             while let Ok(first) = jobs.recv() {
                 let mut batch = vec![first];
                 batch.extend(jobs.try_iter().take(MOST_PER_COMMIT - 1));
-                let conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                commit_together(&conn, batch);
+                // Counted before anyone is answered, so a request that reads right after its
+                // write never gets an answer remembered from before it.
+                let tell_memo = || memo.changed(&mut lock(&touched));
+                commit_together(&lock(&conn), batch, tell_memo);
             }
         })?;
     Ok(queue)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A job that runs `f` in its own savepoint and answers through `reply`: with `f`'s result when
@@ -58,9 +81,10 @@ where
     })
 }
 
-/// Runs `batch` in one `BEGIN IMMEDIATE` transaction and answers each job after the commit.
-/// A job whose answer is dropped unsent reaches its request as an internal error.
-fn commit_together(conn: &Connection, batch: Vec<Job>) {
+/// Runs `batch` in one `BEGIN IMMEDIATE` transaction and answers each job after the commit
+/// (and after `committed`, which runs whether the commit succeeded or not). A job whose answer
+/// is dropped unsent reaches its request as an internal error.
+fn commit_together(conn: &Connection, batch: Vec<Job>, committed: impl FnOnce()) {
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(%error, "could not begin a write transaction");
         return;
@@ -80,6 +104,7 @@ fn commit_together(conn: &Connection, batch: Vec<Job>) {
         answers.push(job(conn));
     }
     let failure = finish(conn);
+    committed();
     for answer in answers {
         answer(failure.as_deref());
     }
@@ -174,7 +199,7 @@ mod tests {
             Ok(4)
         }));
         add(Box::new(insert(5)));
-        commit_together(&conn.lock().unwrap(), batch);
+        commit_together(&conn.lock().unwrap(), batch, || ());
         let answers: Vec<_> = replies
             .into_iter()
             .map(|answered| answered.blocking_recv().unwrap())
@@ -208,7 +233,7 @@ mod tests {
                 second,
             ),
         ];
-        commit_together(&conn.lock().unwrap(), batch);
+        commit_together(&conn.lock().unwrap(), batch, || ());
         assert!(first_answered.blocking_recv().unwrap().is_err());
         assert!(second_answered.blocking_recv().unwrap().is_err());
         assert_eq!(stored(&conn), Vec::<i64>::new());
@@ -218,7 +243,7 @@ mod tests {
     #[test]
     fn concurrent_writers_are_all_answered_after_their_commit() {
         let (_dir, conn) = temp_writer();
-        let queue = start(conn.clone()).unwrap();
+        let queue = start(conn.clone(), Arc::default()).unwrap();
         let writers = 8;
         let barrier = Arc::new(Barrier::new(writers));
         let threads: Vec<_> = (0..writers as i64)

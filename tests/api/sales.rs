@@ -437,6 +437,25 @@ fn board_funnel_and_forecast_count_only_the_viewers_scope() {
         400
     );
 
+    // The board and the funnel are remembered between requests; a write shows at once.
+    let late = created(
+        &rep.post(
+            "/api/v1/opportunities",
+            json!({"name": "己", "amount": 5, "stage_id": stages[2].0}),
+        ),
+        "己",
+    );
+    let board = rep.get("/api/v1/opportunities/board");
+    assert_eq!(board.body["columns"][2]["count"], 3, "{}", board.text);
+    let funnel = rep.get("/api/v1/opportunities/funnel");
+    assert_eq!(funnel.body["stages"][0]["reached"], 4, "{}", funnel.text);
+    let deleted = admin.delete(&format!("/api/v1/opportunities/{}", id(&late)));
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let board = rep.get("/api/v1/opportunities/board");
+    assert_eq!(board.body["columns"][2]["count"], 2, "{}", board.text);
+    let funnel = rep.get("/api/v1/opportunities/funnel");
+    assert_eq!(funnel.body["stages"][0]["reached"], 3, "{}", funnel.text);
+
     let forecast = rep.get("/api/v1/forecast?group_by=owner");
     assert_eq!(forecast.status, 200, "{}", forecast.text);
     assert_eq!(
