@@ -303,7 +303,7 @@ async fn board(
                 reader.select(),
                 conditions.clause()
             );
-            let mut stmt = conn.prepare(&sql)?;
+            let mut stmt = conn.prepare_cached(&sql)?;
             let mut columns = Vec::new();
             for stage in pipelines::stages(conn, pipeline)? {
                 let mut values = conditions.values().to_vec();
@@ -313,13 +313,17 @@ async fn board(
                     .map(|r| r.map(|record| store::for_caller(record, &module)))
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 let (count, amount) = totals.get(&stage.id).copied().unwrap_or_default();
-                columns.push(json!({
+                let mut column = json!({
                     "stage_id": stage.id, "name": stage.name, "kind": stage.kind,
                     "probability": stage.probability, "count": count, "amount": amount,
-                    "items": items,
-                }));
+                });
+                // Moved in: `json!` would copy every card.
+                column["items"] = Value::Array(items);
+                columns.push(column);
             }
-            Ok(json!({ "pipeline_id": pipeline, "columns": columns }))
+            let mut board = json!({ "pipeline_id": pipeline });
+            board["columns"] = Value::Array(columns);
+            Ok(board)
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))

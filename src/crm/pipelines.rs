@@ -125,7 +125,7 @@ pub fn requested(conn: &Connection, id: Option<i64>) -> Result<i64, AppError> {
         Some(id) => id,
         None => default_pipeline(conn)?.ok_or_else(AppError::not_found)?,
     };
-    let found: bool = conn.query_row(
+    let found: bool = conn.one(
         "SELECT EXISTS (SELECT 1 FROM pipelines WHERE id = ?1)",
         [id],
         |r| r.get(0),

@@ -235,6 +235,7 @@ impl Conditions {
             }
             _ if !total.exact
                 && sorted_by_index(conn, from, order)?
+                && self.sorts_every_match(conn, &all_keys, &drive, (order, limits))?
                 && !self.expects_few_rows(
                     conn,
                     from,
@@ -349,6 +350,26 @@ impl Conditions {
             }
         }
         Ok(expected > 0 && expected <= FEW_ROWS)
+    }
+
+    /// Whether the planner's own plan for a page sorts every match (`USE TEMP B-TREE FOR
+    /// ORDER BY`). When an index both finds the matches and holds them in order (a level
+    /// filter on `(level, deleted_at, updated_at)`), reading it stops after the page's rows.
+    fn sorts_every_match(
+        &self,
+        conn: &Connection,
+        all_keys: &str,
+        drive: &Drive,
+        (order, limits): (&str, (i64, i64)),
+    ) -> rusqlite::Result<bool> {
+        let page = paged(all_keys, &self.clause_for(drive), order, limits);
+        let mut plan = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {page}"))?;
+        let details = plan
+            .query_map(params_from_iter(self.values.iter()), |r| {
+                r.get::<_, String>(3)
+            })?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(details.iter().any(|d| d == "USE TEMP B-TREE FOR ORDER BY"))
     }
 
     /// What the plan of `keys` does on the table of `from`: `SCAN …` or `SEARCH … (a=? AND …)`.

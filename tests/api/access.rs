@@ -853,9 +853,13 @@ fn a_broad_search_keeps_to_the_scope_and_lists_the_newest_first() {
     let org = organisation();
     // One rep imports 1,100 customers of their own; another has two matches.
     let importer = org.user("busy_rep", org.team_a1, "own");
-    let rows: String = (1..=1_100).map(|n| format!("华信贸易 {n:04}\n")).collect();
-    let form = file_form("客户.csv", format!("客户名称\n{rows}"))
-        .text("mapping", json!({"客户名称": "name"}).to_string());
+    let rows: String = (1..=1_100)
+        .map(|n| format!("华信贸易 {n:04},A\n"))
+        .collect();
+    let form = file_form("客户.csv", format!("客户名称,级别\n{rows}")).text(
+        "mapping",
+        json!({"客户名称": "name", "级别": "level"}).to_string(),
+    );
     let imported = importer.upload("/api/v1/customers/import?dry_run=false", form);
     assert_eq!(imported.status, 200, "{}", imported.text);
     assert_eq!(imported.body["created"], 1_100);
@@ -921,4 +925,21 @@ fn a_broad_search_keeps_to_the_scope_and_lists_the_newest_first() {
     assert!(items
         .windows(2)
         .all(|w| w[0]["name"].as_str() > w[1]["name"].as_str()));
+
+    // A filter over the cap whose index holds the default order (level, then latest change):
+    // read in that order, newest first, page 2 going on from page 1, and nothing else.
+    let filtered = |page: i64| {
+        let answer = org.admin.get(&format!(
+            "/api/v1/customers?filter[level]=A&per_page=50&page={page}"
+        ));
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.body["total_exact"], false);
+        answer.body["items"].as_array().unwrap().clone()
+    };
+    let pages: Vec<Value> = filtered(1).into_iter().chain(filtered(2)).collect();
+    assert_eq!(pages.len(), 100);
+    assert!(pages.iter().all(|c| c["level"] == "A"));
+    assert_eq!(pages[0]["name"], "华信贸易 1100", "the last imported first");
+    let ids: Vec<i64> = pages.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
 }
