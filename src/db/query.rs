@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// `%text%` for `LIKE … ESCAPE '\'`, with the wildcards in `text` taken literally.
@@ -363,12 +363,7 @@ impl Conditions {
         (order, limits): (&str, (i64, i64)),
     ) -> rusqlite::Result<bool> {
         let page = paged(all_keys, &self.clause_for(drive), order, limits);
-        let mut plan = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {page}"))?;
-        let details = plan
-            .query_map(params_from_iter(self.values.iter()), |r| {
-                r.get::<_, String>(3)
-            })?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let details = self.plan_of(conn, &page)?;
         Ok(details.iter().any(|d| d == "USE TEMP B-TREE FOR ORDER BY"))
     }
 
@@ -376,16 +371,39 @@ impl Conditions {
     fn reads_of(&self, conn: &Connection, from: &str, keys: &str) -> rusqlite::Result<Vec<String>> {
         let alias = from.split_whitespace().nth(1).unwrap_or(from);
         let (scan, search) = (format!("SCAN {alias}"), format!("SEARCH {alias} "));
-        let mut plan = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {keys}"))?;
-        let details = plan
+        let details = self.plan_of(conn, keys)?;
+        Ok(details
+            .iter()
+            .filter(|d| **d == scan || d.starts_with(&format!("{scan} ")) || d.starts_with(&search))
+            .cloned()
+            .collect())
+    }
+
+    /// The steps of the query plan of `sql` (`EXPLAIN QUERY PLAN`'s details). With the query
+    /// planner stability guarantee on (`db::configure`) a plan never depends on the values
+    /// bound, so it is read once per statement text and kept; the indexes and statistics it
+    /// depends on change only with a migration, a new custom field or `PRAGMA optimize`, and
+    /// a stale plan here only chooses a slower way to the same rows.
+    fn plan_of(&self, conn: &Connection, sql: &str) -> rusqlite::Result<Arc<[String]>> {
+        static PLANS: OnceLock<Mutex<HashMap<String, Arc<[String]>>>> = OnceLock::new();
+        const MOST_PLANS: usize = 1_024;
+        let plans = PLANS.get_or_init(Default::default);
+        if let Some(plan) = plans.lock().unwrap_or_else(|e| e.into_inner()).get(sql) {
+            return Ok(plan.clone());
+        }
+        let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let details: Arc<[String]> = explain
             .query_map(params_from_iter(self.values.iter()), |r| {
                 r.get::<_, String>(3)
             })?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(details
-            .into_iter()
-            .filter(|d| *d == scan || d.starts_with(&format!("{scan} ")) || d.starts_with(&search))
-            .collect())
+            .collect::<rusqlite::Result<Vec<String>>>()?
+            .into();
+        let mut plans = plans.lock().unwrap_or_else(|e| e.into_inner());
+        if plans.len() >= MOST_PLANS {
+            plans.clear();
+        }
+        plans.insert(sql.to_string(), details.clone());
+        Ok(details)
     }
 
     /// The capped count of `keys`, or `None` when it takes longer than `TESTED_SEARCH_TIME`.
