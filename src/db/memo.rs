@@ -21,6 +21,9 @@ type Kept = (u64, Arc<dyn Any + Send + Sync>);
 pub struct Memo {
     commits: Mutex<HashMap<String, u64>>,
     answers: Mutex<HashMap<String, Kept>>,
+    /// One lock per key being computed, so that sixteen people opening the board at once
+    /// compute it once (and hold one set of temporary sort trees, not sixteen).
+    computing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl Memo {
@@ -50,11 +53,20 @@ impl Memo {
         T: Clone + Send + Sync + 'static,
     {
         let generation = self.generation(tables);
-        let kept = lock(&self.answers).get(&key).cloned();
-        if let Some((when, answer)) = kept {
-            if let (true, Some(answer)) = (when == generation, answer.downcast_ref::<T>()) {
-                return Ok(answer.clone());
+        if let Some(answer) = self.kept(&key, generation) {
+            return Ok(answer);
+        }
+        let turn = {
+            let mut computing = lock(&self.computing);
+            if computing.len() >= MOST_ANSWERS {
+                computing.clear();
             }
+            computing.entry(key.clone()).or_default().clone()
+        };
+        let _turn = lock(&turn);
+        // Whoever held the turn before may have just computed it.
+        if let Some(answer) = self.kept(&key, generation) {
+            return Ok(answer);
         }
         let answer = compute()?;
         let mut answers = lock(&self.answers);
@@ -63,6 +75,12 @@ impl Memo {
         }
         answers.insert(key, (generation, Arc::new(answer.clone())));
         Ok(answer)
+    }
+
+    /// The answer kept under `key` for `generation`, if any.
+    fn kept<T: Clone + 'static>(&self, key: &str, generation: u64) -> Option<T> {
+        let (when, answer) = lock(&self.answers).get(key).cloned()?;
+        (when == generation).then(|| answer.downcast_ref::<T>().cloned())?
     }
 }
 
@@ -95,5 +113,28 @@ mod tests {
         memo.changed(&mut HashSet::from(["b".to_string()]));
         assert_eq!(ask(&memo), 2);
         assert_eq!(ask(&memo), 2);
+    }
+
+    #[test]
+    fn people_asking_at_once_wait_for_one_computation() {
+        let memo = Arc::new(Memo::default());
+        let computed = Arc::new(Mutex::new(0));
+        let askers: Vec<_> = (0..8)
+            .map(|_| {
+                let (memo, computed) = (memo.clone(), computed.clone());
+                std::thread::spawn(move || {
+                    memo.answer(&["a"], "k".into(), || {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        *lock(&computed) += 1;
+                        Ok::<_, Infallible>(7)
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        for asker in askers {
+            assert_eq!(asker.join().unwrap(), 7);
+        }
+        assert_eq!(*lock(&computed), 1);
     }
 }
