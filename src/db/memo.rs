@@ -5,7 +5,8 @@
 //! The writer counts, per table, the commits that changed it (`changed`, after each commit,
 //! from SQLite's update hook). A reader takes that count *before* it reads, so an answer is
 //! filed under a count no newer than its data: a write committed meanwhile raises the count
-//! and the next reader computes afresh.
+//! and the next reader computes afresh. A commit of another process (`kehu import` beside the
+//! server) is noticed by the writer within a second and makes every answer stale.
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
@@ -16,6 +17,9 @@ use std::sync::{Arc, Mutex};
 const MOST_ANSWERS: usize = 512;
 
 type Kept = (u64, Arc<dyn Any + Send + Sync>);
+
+/// The name counted for commits of other processes (no table is named so).
+const OUTSIDE: &str = "*";
 
 #[derive(Default)]
 pub struct Memo {
@@ -35,10 +39,20 @@ impl Memo {
         }
     }
 
+    /// Counts a commit that may have changed any table: one made by another process, whose
+    /// tables the server cannot know.
+    pub fn changed_outside(&self) {
+        *lock(&self.commits).entry(OUTSIDE.into()).or_default() += 1;
+    }
+
     /// A number that grows whenever any of `tables` changes.
     fn generation(&self, tables: &[&str]) -> u64 {
         let commits = lock(&self.commits);
-        tables.iter().filter_map(|t| commits.get(*t)).sum()
+        tables
+            .iter()
+            .chain(&[OUTSIDE])
+            .filter_map(|t| commits.get(*t))
+            .sum()
     }
 
     /// The answer kept under `key` if none of `tables` changed since it was computed; else
@@ -113,6 +127,8 @@ mod tests {
         memo.changed(&mut HashSet::from(["b".to_string()]));
         assert_eq!(ask(&memo), 2);
         assert_eq!(ask(&memo), 2);
+        memo.changed_outside();
+        assert_eq!(ask(&memo), 3);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 /// The most requests one commit answers: enough to absorb every concurrent writer of a busy
 /// office, few enough that the first of them does not wait long for the last.
@@ -24,8 +25,12 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 /// One write request: runs on the writer's connection inside the open transaction.
 pub type Job = Box<dyn FnOnce(&Connection) -> Answer + Send>;
 
+/// How often the writer, when idle, looks for commits made by other processes.
+const LOOK_OUTSIDE_EVERY: Duration = Duration::from_secs(1);
+
 /// Starts the thread that runs `jobs` on `conn` until every sender is gone, telling `memo`
-/// which tables each commit changed.
+/// which tables each commit changed, and that anything may have changed when another process
+/// (`kehu import` or `kehu user` beside the running server) committed.
 pub fn start(
     conn: Arc<Mutex<Connection>>,
     memo: Arc<Memo>,
@@ -42,16 +47,45 @@ pub fn start(
     std::thread::Builder::new()
         .name("kehu-writer".into())
         .spawn(move || {
-            while let Ok(first) = jobs.recv() {
-                let mut batch = vec![first];
-                batch.extend(jobs.try_iter().take(MOST_PER_COMMIT - 1));
-                // Counted before anyone is answered, so a request that reads right after its
-                // write never gets an answer remembered from before it.
-                let tell_memo = || memo.changed(&mut lock(&touched));
-                commit_together(&lock(&conn), batch, tell_memo);
+            let mut outside = OutsideCommits::default();
+            loop {
+                match jobs.recv_timeout(LOOK_OUTSIDE_EVERY) {
+                    Ok(first) => {
+                        let mut batch = vec![first];
+                        batch.extend(jobs.try_iter().take(MOST_PER_COMMIT - 1));
+                        // Counted before anyone is answered, so a request that reads right
+                        // after its write never gets an answer remembered from before it.
+                        let tell_memo = || memo.changed(&mut lock(&touched));
+                        commit_together(&lock(&conn), batch, tell_memo);
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                if outside.seen(&lock(&conn)) {
+                    memo.changed_outside();
+                }
             }
         })?;
     Ok(queue)
+}
+
+/// `PRAGMA data_version` of the writer's connection, which changes only when another
+/// connection commits: the server's own writes all go through this one.
+#[derive(Default)]
+struct OutsideCommits {
+    last: Option<i64>,
+}
+
+impl OutsideCommits {
+    /// Whether another connection committed since the last look.
+    fn seen(&mut self, conn: &Connection) -> bool {
+        let Ok(version) = conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) else {
+            return true;
+        };
+        let changed = self.last.is_some_and(|last| last != version);
+        self.last = Some(version);
+        changed
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -455,6 +455,28 @@ fn board_funnel_and_forecast_count_only_the_viewers_scope() {
     assert_eq!(board.body["columns"][2]["count"], 2, "{}", board.text);
     let funnel = rep.get("/api/v1/opportunities/funnel");
     assert_eq!(funnel.body["stages"][0]["reached"], 3, "{}", funnel.text);
+    // A commit by another process (`kehu import` beside the server) shows within seconds.
+    app.sql()
+        .execute(
+            "UPDATE opportunities SET amount = amount + 1000 WHERE name = '甲'",
+            [],
+        )
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let board = rep.get("/api/v1/opportunities/board");
+        if board.body["columns"][2]["amount"] == 1204 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", board.text);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    app.sql()
+        .execute(
+            "UPDATE opportunities SET amount = amount - 1000 WHERE name = '甲'",
+            [],
+        )
+        .unwrap();
 
     let forecast = rep.get("/api/v1/forecast?group_by=owner");
     assert_eq!(forecast.status, 200, "{}", forecast.text);
