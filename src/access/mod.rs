@@ -8,6 +8,7 @@
 
 pub mod roles;
 
+use crate::db::{locked, Cached};
 use crate::http::error::AppError;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
@@ -202,10 +203,7 @@ fn parsed_permissions(permissions: &str) -> Arc<Modules> {
     /// More distinct texts than roles ever exist at once; past it the cache starts over.
     const KEPT: usize = 256;
     static PARSED: OnceLock<Mutex<HashMap<String, Arc<Modules>>>> = OnceLock::new();
-    let mut parsed = PARSED
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut parsed = locked(PARSED.get_or_init(Default::default));
     if let Some(modules) = parsed.get(permissions) {
         return modules.clone();
     }
@@ -256,11 +254,12 @@ impl Rights {
     /// Reads the caller's department and roles as they are now.
     pub fn load(conn: &Connection, user_id: i64) -> Result<Rights, AppError> {
         let (department_id, path): (Option<i64>, Option<String>) = conn
-            .prepare_cached(
+            .one(
                 "SELECT u.department_id, d.path FROM users u
                  LEFT JOIN departments d ON d.id = u.department_id WHERE u.id = ?1",
-            )?
-            .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                [user_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?
             .ok_or_else(AppError::unauthenticated)?;
         let department_tree = match path {

@@ -3,6 +3,7 @@
 //! way a handler learns who is calling, and it enforces expiry, frozen accounts and CSRF.
 
 use crate::app::AppState;
+use crate::db::Cached;
 use crate::http::error::AppError;
 use crate::http::{client_ip, UserLang};
 use crate::i18n::Lang;
@@ -160,18 +161,21 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
 }
 
 fn lookup(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<SessionRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {PRINCIPAL_COLUMNS}, s.csrf_token, s.created_at, s.last_seen_at
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
-    ))?
-    .query_row([hash], |r| {
-        Ok(SessionRow {
-            principal: principal(r)?,
-            csrf_token: r.get(5)?,
-            created_at: r.get(6)?,
-            last_seen_at: r.get(7)?,
-        })
-    })
+    conn.one(
+        &format!(
+            "SELECT {PRINCIPAL_COLUMNS}, s.csrf_token, s.created_at, s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
+        ),
+        [hash],
+        |r| {
+            Ok(SessionRow {
+                principal: principal(r)?,
+                csrf_token: r.get(5)?,
+                created_at: r.get(6)?,
+                last_seen_at: r.get(7)?,
+            })
+        },
+    )
     .optional()
 }
 
@@ -179,11 +183,14 @@ fn lookup_token(
     conn: &Connection,
     hash: &[u8],
 ) -> rusqlite::Result<Option<(Principal, i64, Option<i64>)>> {
-    conn.prepare_cached(&format!(
-        "SELECT {PRINCIPAL_COLUMNS}, t.id, t.last_used_at
-         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
-    ))?
-    .query_row([hash], |r| Ok((principal(r)?, r.get(5)?, r.get(6)?)))
+    conn.one(
+        &format!(
+            "SELECT {PRINCIPAL_COLUMNS}, t.id, t.last_used_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
+        ),
+        [hash],
+        |r| Ok((principal(r)?, r.get(5)?, r.get(6)?)),
+    )
     .optional()
 }
 

@@ -8,6 +8,7 @@
 //! and the next reader computes afresh. A commit of another process (`kehu import` beside the
 //! server) is noticed by the writer within a second and makes every answer stale.
 
+use super::locked;
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -33,7 +34,7 @@ pub struct Memo {
 impl Memo {
     /// Counts one more commit for each of `tables` (called once the commit is durable).
     pub fn changed(&self, tables: &mut HashSet<String>) {
-        let mut commits = lock(&self.commits);
+        let mut commits = locked(&self.commits);
         for table in tables.drain() {
             *commits.entry(table).or_default() += 1;
         }
@@ -42,12 +43,12 @@ impl Memo {
     /// Counts a commit that may have changed any table: one made by another process, whose
     /// tables the server cannot know.
     pub fn changed_outside(&self) {
-        *lock(&self.commits).entry(OUTSIDE.into()).or_default() += 1;
+        *locked(&self.commits).entry(OUTSIDE.into()).or_default() += 1;
     }
 
     /// A number that grows whenever any of `tables` changes.
     fn generation(&self, tables: &[&str]) -> u64 {
-        let commits = lock(&self.commits);
+        let commits = locked(&self.commits);
         tables
             .iter()
             .chain(&[OUTSIDE])
@@ -71,19 +72,19 @@ impl Memo {
             return Ok(answer);
         }
         let turn = {
-            let mut computing = lock(&self.computing);
+            let mut computing = locked(&self.computing);
             if computing.len() >= MOST_ANSWERS {
                 computing.clear();
             }
             computing.entry(key.clone()).or_default().clone()
         };
-        let _turn = lock(&turn);
+        let _turn = locked(&turn);
         // Whoever held the turn before may have just computed it.
         if let Some(answer) = self.kept(&key, generation) {
             return Ok(answer);
         }
         let answer = compute()?;
-        let mut answers = lock(&self.answers);
+        let mut answers = locked(&self.answers);
         if answers.len() >= MOST_ANSWERS {
             answers.clear();
         }
@@ -93,15 +94,9 @@ impl Memo {
 
     /// The answer kept under `key` for `generation`, if any.
     fn kept<T: Clone + 'static>(&self, key: &str, generation: u64) -> Option<T> {
-        let (when, answer) = lock(&self.answers).get(key).cloned()?;
+        let (when, answer) = locked(&self.answers).get(key).cloned()?;
         (when == generation).then(|| answer.downcast_ref::<T>().cloned())?
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -141,7 +136,7 @@ mod tests {
                 std::thread::spawn(move || {
                     memo.answer(&["a"], "k".into(), || {
                         std::thread::sleep(std::time::Duration::from_millis(50));
-                        *lock(&computed) += 1;
+                        *locked(&computed) += 1;
                         Ok::<_, Infallible>(7)
                     })
                     .unwrap()
@@ -151,6 +146,6 @@ mod tests {
         for asker in askers {
             assert_eq!(asker.join().unwrap(), 7);
         }
-        assert_eq!(*lock(&computed), 1);
+        assert_eq!(*locked(&computed), 1);
     }
 }

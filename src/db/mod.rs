@@ -228,19 +228,11 @@ impl Db {
     /// leaves one self-contained file (whatever connection closes last then has nothing left to
     /// write into it).
     pub fn checkpoint(&self) -> rusqlite::Result<()> {
-        let background = self
-            .checkpointer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
+        let background = locked(&self.checkpointer).take();
         if let Some(background) = background {
             background.stop();
         }
-        let conn = self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        locked(&self.writer).query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
     }
 
     /// Pool figures for `/metrics`: (connections open, idle).
@@ -267,6 +259,14 @@ pub fn savepoint<T, E: From<rusqlite::Error>>(
     };
     conn.execute_batch(end)?;
     result
+}
+
+/// Locks `mutex` even if a thread panicked while holding it: every mutex here guards state
+/// that stays sound (a connection whose open transaction rolls back, caches and counters).
+pub(crate) fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// `execute` and `query_row` through the connection's statement cache. SQLite's parse and plan

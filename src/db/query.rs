@@ -1,6 +1,7 @@
 //! A small builder for filtered, paged lists: conditions are fixed SQL text written in the code,
 //! values are always bound parameters.
 
+use super::{locked, Cached};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use std::collections::HashMap;
@@ -72,19 +73,16 @@ fn sorted_by_index(conn: &Connection, from: &str, order: &str) -> rusqlite::Resu
     static KNOWN: OnceLock<Mutex<HashMap<(String, String), bool>>> = OnceLock::new();
     let known = KNOWN.get_or_init(Default::default);
     let key = (table.to_string(), column.to_string());
-    if let Some(&indexed) = known.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(&indexed) = locked(known).get(&key) {
         return Ok(indexed);
     }
-    let indexed = conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
-              WHERE i.seqno = 0 AND i.name = ?2 AND NOT l.partial)",
-        )?
-        .query_row([table, column], |r| r.get(0))?;
-    known
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, indexed);
+    let indexed = conn.one(
+        "SELECT EXISTS (SELECT 1 FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
+          WHERE i.seqno = 0 AND i.name = ?2 AND NOT l.partial)",
+        [table, column],
+        |r| r.get(0),
+    )?;
+    locked(known).insert(key, indexed);
     Ok(indexed)
 }
 
@@ -292,12 +290,14 @@ impl Conditions {
     /// Whether the full-text condition alone matches more than `COUNT_CAP` rows.
     fn broad(&self, conn: &Connection, search: &Search) -> rusqlite::Result<bool> {
         let table = &search.table;
-        let matches: i64 = conn
-            .prepare_cached(&format!(
+        let matches: i64 = conn.one(
+            &format!(
                 "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT {})",
                 COUNT_CAP + 1
-            ))?
-            .query_row([&self.values[search.parameter - 1]], |r| r.get(0))?;
+            ),
+            [&self.values[search.parameter - 1]],
+            |r| r.get(0),
+        )?;
         Ok(matches > COUNT_CAP)
     }
 
@@ -388,7 +388,7 @@ impl Conditions {
         static PLANS: OnceLock<Mutex<HashMap<String, Arc<[String]>>>> = OnceLock::new();
         const MOST_PLANS: usize = 1_024;
         let plans = PLANS.get_or_init(Default::default);
-        if let Some(plan) = plans.lock().unwrap_or_else(|e| e.into_inner()).get(sql) {
+        if let Some(plan) = locked(plans).get(sql) {
             return Ok(plan.clone());
         }
         let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
@@ -398,7 +398,7 @@ impl Conditions {
             })?
             .collect::<rusqlite::Result<Vec<String>>>()?
             .into();
-        let mut plans = plans.lock().unwrap_or_else(|e| e.into_inner());
+        let mut plans = locked(plans);
         if plans.len() >= MOST_PLANS {
             plans.clear();
         }
@@ -464,9 +464,7 @@ impl Conditions {
     /// The rows `keys` selects, counted up to `COUNT_CAP + 1`.
     fn count_of(&self, conn: &Connection, keys: &str) -> rusqlite::Result<Total> {
         let sql = format!("SELECT count(*) FROM ({keys} LIMIT {})", COUNT_CAP + 1);
-        let counted = conn
-            .prepare_cached(&sql)?
-            .query_row(params_from_iter(self.values.iter()), |r| r.get(0))?;
+        let counted = conn.one(&sql, params_from_iter(self.values.iter()), |r| r.get(0))?;
         Ok(Total::capped(counted))
     }
 

@@ -5,8 +5,9 @@
 //! request is answered only once its writes are durable, and a request that fails (or panics)
 //! is rolled back to its savepoint without touching the others.
 
+use super::locked;
 use super::memo::Memo;
-use super::StorageError;
+use super::{Cached, StorageError};
 use crate::http::error::AppError;
 use rusqlite::Connection;
 use std::collections::HashSet;
@@ -37,8 +38,8 @@ pub fn start(
 ) -> Result<mpsc::Sender<Job>, StorageError> {
     let touched = Arc::new(Mutex::new(HashSet::<String>::new()));
     let noted = touched.clone();
-    lock(&conn).update_hook(Some(move |_, _: &str, table: &str, _| {
-        let mut noted = lock(&noted);
+    locked(&conn).update_hook(Some(move |_, _: &str, table: &str, _| {
+        let mut noted = locked(&noted);
         if !noted.contains(table) {
             noted.insert(table.to_owned());
         }
@@ -55,13 +56,13 @@ pub fn start(
                         batch.extend(jobs.try_iter().take(MOST_PER_COMMIT - 1));
                         // Counted before anyone is answered, so a request that reads right
                         // after its write never gets an answer remembered from before it.
-                        let tell_memo = || memo.changed(&mut lock(&touched));
-                        commit_together(&lock(&conn), batch, tell_memo);
+                        let tell_memo = || memo.changed(&mut locked(&touched));
+                        commit_together(&locked(&conn), batch, tell_memo);
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
-                if outside.seen(&lock(&conn)) {
+                if outside.seen(&locked(&conn)) {
                     memo.changed_outside();
                 }
             }
@@ -79,19 +80,13 @@ struct OutsideCommits {
 impl OutsideCommits {
     /// Whether another connection committed since the last look.
     fn seen(&mut self, conn: &Connection) -> bool {
-        let Ok(version) = conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) else {
+        let Ok(version) = conn.one("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) else {
             return true;
         };
         let changed = self.last.is_some_and(|last| last != version);
         self.last = Some(version);
         changed
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A job that runs `f` in its own savepoint and answers through `reply`: with `f`'s result when
