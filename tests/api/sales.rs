@@ -397,6 +397,13 @@ fn board_funnel_and_forecast_count_only_the_viewers_scope() {
     assert_eq!(columns[4]["amount"], 1000);
     let everyone = admin.get("/api/v1/opportunities/board");
     assert_eq!(everyone.body["columns"][0]["count"], 2);
+    let again = rep.get("/api/v1/opportunities/board");
+    assert_eq!(
+        again.body["columns"][0]["count"], 0,
+        "remembered totals stay within the scope they were counted in"
+    );
+    let funnel_everyone = admin.get("/api/v1/opportunities/funnel");
+    assert_eq!(funnel_everyone.body["stages"][0]["count"], 2);
     let searched = admin.get(&format!(
         "/api/v1/opportunities/board?q={}",
         crate::records::urlencode("甲")
