@@ -19,6 +19,8 @@ use crate::http::input::ListParams;
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpResponse};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -259,6 +261,24 @@ fn stage_totals(
     Ok(rows)
 }
 
+/// The kanban board: the pipeline's stages in order, each with its totals and first cards.
+#[derive(Serialize)]
+struct Board {
+    pipeline_id: i64,
+    columns: Vec<BoardColumn>,
+}
+
+#[derive(Serialize)]
+struct BoardColumn {
+    stage_id: i64,
+    name: String,
+    kind: String,
+    probability: i64,
+    count: i64,
+    amount: i64,
+    items: Vec<Box<RawValue>>,
+}
+
 /// `GET /opportunities/board?pipeline_id=&per_column=` plus the list's own parameters.
 async fn board(
     state: web::Data<AppState>,
@@ -296,7 +316,7 @@ async fn board(
                 stage_totals(conn, &conditions)
             })?;
             let entity = custom::schema(conn, &OPPORTUNITIES)?;
-            let reader = store::Reader::new(entity, &rights);
+            let reader = store::Reader::new(entity, &rights).for_caller(&module);
             let slot = conditions.values().len() + 1;
             let sql = format!(
                 "{}{} AND t.stage_id = ?{slot} ORDER BY {order} LIMIT {per_column}",
@@ -308,22 +328,25 @@ async fn board(
             for stage in pipelines::stages(conn, pipeline)? {
                 let mut values = conditions.values().to_vec();
                 values.push(stage.id.into());
+                // Cards are written straight from their rows, as a list page's records are.
                 let items = stmt
-                    .query_map(params_from_iter(values), |r| reader.record(r))?
-                    .map(|r| r.map(|record| store::for_caller(record, &module)))
+                    .query_map(params_from_iter(values), |r| reader.record_json(r))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 let (count, amount) = totals.get(&stage.id).copied().unwrap_or_default();
-                let mut column = json!({
-                    "stage_id": stage.id, "name": stage.name, "kind": stage.kind,
-                    "probability": stage.probability, "count": count, "amount": amount,
+                columns.push(BoardColumn {
+                    stage_id: stage.id,
+                    name: stage.name,
+                    kind: stage.kind,
+                    probability: stage.probability,
+                    count,
+                    amount,
+                    items,
                 });
-                // Moved in: `json!` would copy every card.
-                column["items"] = Value::Array(items);
-                columns.push(column);
             }
-            let mut board = json!({ "pipeline_id": pipeline });
-            board["columns"] = Value::Array(columns);
-            Ok(board)
+            Ok(Board {
+                pipeline_id: pipeline,
+                columns,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))

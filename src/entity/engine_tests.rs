@@ -108,14 +108,9 @@ fn list(conn: &Connection, params: &[(&str, &str)]) -> Listed {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let page =
+    let items =
         list_page(conn, &PROBES, &rights, &module, params, Slice::Active).map_err(|e| e.code)?;
-    Ok(page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_i64().unwrap())
-        .collect())
+    Ok(items.iter().map(|r| r["id"].as_i64().unwrap()).collect())
 }
 
 fn filtered(conn: &Connection, key: &str, value: &str) -> Listed {

@@ -150,8 +150,7 @@ pub fn write(
     params.insert("per_page".into(), PAGE.to_string());
     for page in 1.. {
         params.insert("page".into(), page.to_string());
-        let answer = list_page(conn, entity, rights, module, params.clone(), Slice::Active)?;
-        let items = answer["items"].as_array().cloned().unwrap_or_default();
+        let items = list_page(conn, entity, rights, module, params.clone(), Slice::Active)?;
         let last = items.len() < PAGE as usize;
         rows.extend(
             items

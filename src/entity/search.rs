@@ -46,8 +46,7 @@ async fn search(
                     ("q".to_string(), q.clone()),
                     ("per_page".to_string(), HITS_PER_ENTITY.to_string()),
                 ]);
-                let page = list_page(conn, entity, &rights, &module, params, Slice::Active)?;
-                for record in page["items"].as_array().into_iter().flatten() {
+                for record in list_page(conn, entity, &rights, &module, params, Slice::Active)? {
                     items.push(json!({
                         "entity": entity.name,
                         "id": record["id"],

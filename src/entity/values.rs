@@ -5,6 +5,8 @@ use super::descriptor::{Field, Kind};
 use crate::time::rfc3339;
 use chrono::{DateTime, NaiveDate};
 use rusqlite::types::{Value as Sql, ValueRef};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// Why a value was refused: a field error code and the values its message needs.
@@ -172,25 +174,29 @@ fn url(raw: &Value) -> Result<Sql, Refusal> {
     Ok(Sql::Text(full))
 }
 
-/// A stored value as the API shows it.
-pub fn to_json(kind: Kind, value: ValueRef) -> Value {
-    match (kind, value) {
-        (_, ValueRef::Null) => {
-            if kind.is_json() {
-                json!([])
-            } else {
-                Value::Null
+/// A stored value as the API shows it: instants in RFC 3339, lists and line items as the JSON
+/// they are stored as (an empty list when absent). It serialises straight from SQLite's value,
+/// so a list page writes its JSON without building a `Value` per field.
+#[derive(Clone, Copy)]
+pub struct Shown<'r>(pub Kind, pub ValueRef<'r>);
+
+impl Serialize for Shown<'_> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        match (self.0, self.1) {
+            (kind, ValueRef::Null) if kind.is_json() => out.serialize_seq(Some(0))?.end(),
+            (_, ValueRef::Null | ValueRef::Blob(_)) => out.serialize_unit(),
+            (Kind::DateTime, ValueRef::Integer(ms)) => out.serialize_str(&rfc3339(ms)),
+            (Kind::Bool, ValueRef::Integer(n)) => out.serialize_bool(n != 0),
+            (kind, ValueRef::Text(text)) if kind.is_json() => {
+                match serde_json::from_slice::<&RawValue>(text) {
+                    Ok(stored) => stored.serialize(out),
+                    Err(_) => out.serialize_seq(Some(0))?.end(),
+                }
             }
+            (_, ValueRef::Integer(n)) => out.serialize_i64(n),
+            (_, ValueRef::Real(f)) => out.serialize_f64(f),
+            (_, ValueRef::Text(text)) => out.serialize_str(&String::from_utf8_lossy(text)),
         }
-        (Kind::DateTime, ValueRef::Integer(ms)) => json!(rfc3339(ms)),
-        (Kind::Bool, ValueRef::Integer(n)) => json!(n != 0),
-        (k, ValueRef::Text(text)) if k.is_json() => {
-            serde_json::from_slice(text).unwrap_or_else(|_| json!([]))
-        }
-        (_, ValueRef::Integer(n)) => json!(n),
-        (_, ValueRef::Real(f)) => json!(f),
-        (_, ValueRef::Text(text)) => json!(String::from_utf8_lossy(text)),
-        (_, ValueRef::Blob(_)) => Value::Null,
     }
 }
 
@@ -216,6 +222,35 @@ mod tests {
 
     fn field(kind: Kind) -> Field {
         Field::new("f", kind)
+    }
+
+    #[test]
+    fn stored_values_show_the_same_as_json_and_as_a_value() {
+        let cases = [
+            (
+                Kind::DateTime,
+                ValueRef::Integer(0),
+                r#""1970-01-01T00:00:00.000+00:00""#,
+            ),
+            (Kind::Bool, ValueRef::Integer(2), "true"),
+            (Kind::Tags, ValueRef::Null, "[]"),
+            (Kind::Tags, ValueRef::Text(br#"["a","b"]"#), r#"["a","b"]"#),
+            (Kind::Tags, ValueRef::Text(b"[broken"), "[]"),
+            (Kind::Money, ValueRef::Integer(-5), "-5"),
+            (Kind::Integer, ValueRef::Real(f64::NAN), "null"),
+            (
+                Kind::LongText,
+                ValueRef::Text("引号\"".as_bytes()),
+                r#""引号\"""#,
+            ),
+            (Kind::Phone, ValueRef::Blob(b"x"), "null"),
+        ];
+        for (kind, stored, shown) in cases {
+            let written = serde_json::to_string(&Shown(kind, stored)).unwrap();
+            assert_eq!(written, shown, "{kind:?}");
+            let value = serde_json::to_value(Shown(kind, stored)).unwrap();
+            assert_eq!(value, serde_json::from_str::<Value>(shown).unwrap());
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::error::{AppError, FieldErrors};
 use crate::db::query::Total;
 use chrono::{NaiveDate, TimeZone};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -186,15 +187,25 @@ impl ListParams {
 
     /// The list answer of API.md: items, total, page, per_page; `total_exact` is false when
     /// the list matches more than `total` rows (see `COUNT_CAP`).
-    pub fn answer(&self, items: Vec<Value>, total: Total) -> Value {
-        let mut answer = json!({
-            "total": total.count, "total_exact": total.exact,
-            "page": self.page, "per_page": self.per_page,
-        });
-        // Moved in, not through `json!`, which would copy every record.
-        answer["items"] = Value::Array(items);
-        answer
+    pub fn answer<T: Serialize>(&self, items: Vec<T>, total: Total) -> ListAnswer<T> {
+        ListAnswer {
+            total: total.count,
+            total_exact: total.exact,
+            page: self.page,
+            per_page: self.per_page,
+            items,
+        }
     }
+}
+
+/// One page of a list as API.md answers it.
+#[derive(Serialize)]
+pub struct ListAnswer<T> {
+    pub total: i64,
+    pub total_exact: bool,
+    pub page: i64,
+    pub per_page: i64,
+    pub items: Vec<T>,
 }
 
 #[cfg(test)]

@@ -505,6 +505,47 @@ fn board_funnel_and_forecast_count_only_the_viewers_scope() {
 }
 
 #[test]
+fn board_cards_and_list_records_leave_out_what_a_role_hides() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let stages = stages(&admin);
+    let permissions = json!({
+        "opportunities": {"actions": ["view"], "scope": "all",
+                          "fields": {"notes": "hidden", "competitor": "hidden"}}
+    });
+    let role = admin.post(
+        "/api/v1/roles",
+        json!({"name": "observer", "permissions": permissions}),
+    );
+    assert_eq!(role.status, 201, "{}", role.text);
+    create_user_with_roles(&admin, "observer", None, &[id(&role.body)]);
+    let observer = app.signed_in("observer");
+    created(
+        &admin.post(
+            "/api/v1/opportunities",
+            json!({"name": "保密", "amount": 9, "notes": "底价 80", "competitor": "某友商"}),
+        ),
+        "保密",
+    );
+
+    let card = |who: &Browser| {
+        let board = who.get("/api/v1/opportunities/board");
+        assert_eq!(board.status, 200, "{}", board.text);
+        assert_eq!(board.body["columns"][0]["stage_id"], stages[0].0);
+        board.body["columns"][0]["items"][0].clone()
+    };
+    assert_eq!(card(&admin)["notes"], "底价 80");
+    let hidden = card(&observer);
+    assert_eq!(hidden["name"], "保密", "{hidden}");
+    assert!(hidden.get("notes").is_none(), "{hidden}");
+    assert!(hidden.get("competitor").is_none(), "{hidden}");
+    let listed = observer.get("/api/v1/opportunities");
+    assert_eq!(listed.body["total"], 1, "{}", listed.text);
+    assert!(!listed.text.contains("底价") && !listed.text.contains("某友商"));
+    assert_eq!(listed.body["items"][0]["amount"], 9);
+}
+
+#[test]
 fn a_lead_converts_in_one_transaction_or_not_at_all() {
     let app = spawn_app();
     let admin = app.setup_admin();
