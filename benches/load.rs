@@ -222,7 +222,7 @@ impl Drop for Server {
 }
 
 /// One scenario's figures.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Outcome {
     name: String,
     concurrency: usize,
@@ -257,6 +257,13 @@ type Step = Box<dyn FnMut(&mut Client, u64) -> bool + Send>;
 /// Runs `make(worker)` on `concurrency` connections for `seconds`; latency is per operation.
 fn run(server: &Server, name: &str, seconds: f64, workers: Vec<(Client, Step)>) -> Outcome {
     let concurrency = workers.len();
+    if !wanted(name) {
+        return Outcome {
+            name: name.to_string(),
+            concurrency,
+            ..Outcome::default()
+        };
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let (rss_before, cpu_before) = server.usage();
@@ -537,9 +544,10 @@ fn main() {
 
     // The mixed workload as the sales director (every customer is theirs to read): 80 % reads,
     // 20 % writes; a backup of the whole database runs in it.
-    let mixed = |worker: usize, sample: Vec<i64>, mine: Vec<i64>| -> Step {
+    // `round` keeps the names each run creates apart (a customer's name is unique).
+    let mixed = |round: usize, worker: usize, sample: Vec<i64>, mine: Vec<i64>| -> Step {
         let mut read = page_360(sample.clone());
-        let mut write_create = create(1000 + worker);
+        let mut write_create = create(1000 * round + worker);
         let mut write_update = update(1000 + worker, mine);
         let mut write_followup = followup(sample);
         Box::new(move |client: &mut Client, n| match n % 10 {
@@ -565,36 +573,40 @@ fn main() {
             }
         })
     };
-    let backup_dir = data_dir.join("bench-backup");
-    let backup = std::thread::spawn({
-        let binary = binary.clone();
-        let data_dir = data_dir.clone();
-        let backup_dir = backup_dir.clone();
-        move || {
-            std::thread::sleep(Duration::from_secs(1));
-            let started = Instant::now();
-            let done = Command::new(&binary)
-                .args(["backup", "--data-dir"])
-                .arg(&data_dir)
-                .arg("--out")
-                .arg(&backup_dir)
-                .output()
-                .expect("kehu backup");
-            (started.elapsed().as_secs_f64(), done.status.success())
-        }
-    });
     let mixed_seconds = seconds.max(20.0);
-    let mixed_outcome = run(
-        &server,
-        "mixed 80/20 with a backup running",
-        mixed_seconds,
+    let mixed_workers = |round: usize| -> Vec<(Client, Step)> {
         (0..c)
-            .map(|w| (all.twin(), mixed(w, mine.clone(), shares[w].clone())))
-            .collect(),
-    );
-    outcomes.push(mixed_outcome.clone());
-    let (backup_seconds, backup_ok) = backup.join().expect("backup thread");
-    std::fs::remove_dir_all(&backup_dir).ok();
+            .map(|w| (all.twin(), mixed(round, w, mine.clone(), shares[w].clone())))
+            .collect()
+    };
+    outcomes.push(run(&server, "mixed 80/20", mixed_seconds, mixed_workers(1)));
+    let with_backup = "mixed 80/20 with a backup running";
+    let (backup_seconds, backup_ok) = if wanted(with_backup) {
+        let backup_dir = data_dir.join("bench-backup");
+        let backup = std::thread::spawn({
+            let binary = binary.clone();
+            let data_dir = data_dir.clone();
+            let backup_dir = backup_dir.clone();
+            move || {
+                std::thread::sleep(Duration::from_secs(1));
+                let started = Instant::now();
+                let done = Command::new(&binary)
+                    .args(["backup", "--data-dir"])
+                    .arg(&data_dir)
+                    .arg("--out")
+                    .arg(&backup_dir)
+                    .output()
+                    .expect("kehu backup");
+                (started.elapsed().as_secs_f64(), done.status.success())
+            }
+        });
+        outcomes.push(run(&server, with_backup, mixed_seconds, mixed_workers(2)));
+        let finished = backup.join().expect("backup thread");
+        std::fs::remove_dir_all(&backup_dir).ok();
+        finished
+    } else {
+        (0.0, false)
+    };
     eprintln!("bench: backup during the mixed load {backup_seconds:.1} s (ok: {backup_ok})");
     let peak_rss = outcomes.iter().map(|o| o.rss_mib).fold(0.0, f64::max);
     let cold_start_ms = server.cold_start_ms;
@@ -612,7 +624,17 @@ fn main() {
         "list_to_healthz_ratio": round(list_all.throughput / healthz.throughput),
         "scenarios": outcomes.iter().map(Outcome::json).collect::<Vec<_>>(),
     });
-    write_results(&root.join("bench"), &results);
+    if std::env::var_os(ONLY).is_none() {
+        write_results(&root.join("bench"), &results);
+    }
+}
+
+/// `KEHU_BENCH_ONLY=text` runs only the scenarios whose name contains the text and writes no
+/// results: for iterating on one scenario.
+const ONLY: &str = "KEHU_BENCH_ONLY";
+
+fn wanted(name: &str) -> bool {
+    std::env::var(ONLY).map_or(true, |only| name.contains(&only))
 }
 
 /// Figures where bigger is better, and where smaller is.
