@@ -276,6 +276,13 @@ fn run_backup(config: &Config, out: Option<PathBuf>, keep: Option<usize>) -> Res
     let out = out.unwrap_or_else(|| config.backup_dir());
     let keep = keep.unwrap_or(config.backup.keep as usize);
     let db_path = config.database_path();
+    // Beside a running server, the check of the copy (a core for minutes on a large database)
+    // gives way to the people using it; the disk is yielded by `write_backup` itself.
+    // SAFETY: setpriority takes integers only; it lowers this thread, the one doing the work.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
     let file = backup::write_backup(&db_path, &out, backup::SCHEDULED_LABEL)?;
     if keep > 0 {
         for removed in backup::prune(&out, keep)? {

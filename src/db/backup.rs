@@ -34,6 +34,7 @@ pub fn write_backup(db_path: &Path, out_dir: &Path, label: &str) -> Result<PathB
     }
     fs::create_dir_all(out_dir)
         .map_err(|e| StorageError(format!("cannot create {}: {e}", out_dir.display())))?;
+    let _yielding = Yielding::start();
     let name = format!("kehu-{label}-{}.db", timestamp());
     let final_path = out_dir.join(&name);
     let temp_path = out_dir.join(format!(".{name}.partial"));
@@ -47,6 +48,46 @@ pub fn write_backup(db_path: &Path, out_dir: &Path, label: &str) -> Result<PathB
         let _ = fs::remove_file(&temp_path);
     }
     result.map(|()| final_path)
+}
+
+/// While alive, the calling thread reads and writes the disk only when nobody else needs it
+/// (Linux's idle I/O class, which the `mq-deadline` and `bfq` schedulers honour): a backup
+/// streams the whole database, and the people using the server should not wait behind it.
+/// Dropping it restores the thread's class, since the thread may be one of the server's.
+struct Yielding {
+    before: Option<i64>,
+}
+
+#[cfg(target_os = "linux")]
+impl Yielding {
+    const WHO_THREAD: libc::c_long = 1;
+    const IDLE: libc::c_long = 3 << 13;
+
+    fn start() -> Yielding {
+        // SAFETY: ioprio_get and ioprio_set take integers only and touch no memory of ours.
+        let before = unsafe { libc::syscall(libc::SYS_ioprio_get, Self::WHO_THREAD, 0) };
+        let idle = unsafe { libc::syscall(libc::SYS_ioprio_set, Self::WHO_THREAD, 0, Self::IDLE) };
+        Yielding {
+            before: (before >= 0 && idle == 0).then_some(before),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Yielding {
+    fn drop(&mut self) {
+        if let Some(before) = self.before {
+            // SAFETY: as in `start`.
+            unsafe { libc::syscall(libc::SYS_ioprio_set, Self::WHO_THREAD, 0, before) };
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl Yielding {
+    fn start() -> Yielding {
+        Yielding { before: None }
+    }
 }
 
 fn snapshot_into(db_path: &Path, temp_path: &Path) -> Result<(), StorageError> {
@@ -227,4 +268,27 @@ fn fold_wal_into(db_path: &Path) -> Result<(), StorageError> {
     let conn = open_connection(db_path)?;
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn io_class() -> libc::c_long {
+        // SAFETY: as in `Yielding::start`.
+        unsafe { libc::syscall(libc::SYS_ioprio_get, Yielding::WHO_THREAD, 0) >> 13 }
+    }
+
+    #[test]
+    fn a_backup_thread_yields_the_disk_and_gets_its_class_back() {
+        std::thread::spawn(|| {
+            let before = io_class();
+            let yielding = Yielding::start();
+            assert_eq!(io_class(), 3, "idle while the backup runs");
+            drop(yielding);
+            assert_eq!(io_class(), before);
+        })
+        .join()
+        .unwrap();
+    }
 }

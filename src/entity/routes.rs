@@ -233,9 +233,7 @@ async fn get(
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, Action::View)?;
             let entity = custom::schema(conn, entity)?;
-            let record =
-                store::fetch(conn, entity, &rights, id, false)?.ok_or_else(AppError::not_found)?;
-            Ok(store::for_caller(record, &module))
+            store::fetch_json(conn, entity, &rights, &module, id)?.ok_or_else(AppError::not_found)
         })
         .await?;
     Ok(HttpResponse::Ok().json(record))

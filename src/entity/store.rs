@@ -316,13 +316,37 @@ pub fn fetch(
     deleted: bool,
 ) -> Result<Option<Value>, AppError> {
     let reader = Reader::new(entity, rights);
+    fetch_row(conn, &reader, rights, (id, deleted), |r| reader.record(r))
+}
+
+/// The record in use `fetch` reads, as the caller's answer: JSON without what their roles hide.
+pub fn fetch_json(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    module: &ModuleRights,
+    id: i64,
+) -> Result<Option<Box<RawValue>>, AppError> {
+    let reader = Reader::new(entity, rights).for_caller(module);
+    fetch_row(conn, &reader, rights, (id, false), |r| {
+        reader.record_json(r)
+    })
+}
+
+fn fetch_row<T>(
+    conn: &Connection,
+    reader: &Reader,
+    rights: &Rights,
+    (id, deleted): (i64, bool),
+    map: impl FnOnce(&Row) -> rusqlite::Result<T>,
+) -> Result<Option<T>, AppError> {
     let bin = if deleted { "IS NOT NULL" } else { "IS NULL" };
     let sql = format!(
         "{} WHERE t.id = ?1 AND t.deleted_at {bin} AND {}",
         reader.select(),
-        visible(rights, entity, "t")
+        visible(rights, reader.entity(), "t")
     );
-    Ok(conn.one(&sql, [id], |r| reader.record(r)).optional()?)
+    Ok(conn.one(&sql, [id], map).optional()?)
 }
 
 /// Whether the caller may see the record `id` of the entity named `name`.
