@@ -215,7 +215,19 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Stops the server as an operator does (SIGTERM): it folds its write-ahead log into the
+    /// database and removes it. Killed, it left a log of a gigabyte behind, which the next
+    /// run's `kehu check` and cold start (2.3 s) then had to read.
     fn drop(&mut self) {
+        // SAFETY: kill takes integers only; the pid is our child's, not yet waited for.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         self.child.kill().ok();
         self.child.wait().ok();
     }
