@@ -108,9 +108,21 @@ fn list(conn: &Connection, params: &[(&str, &str)]) -> Listed {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let items =
-        list_page(conn, &PROBES, &rights, &module, params, Slice::Active).map_err(|e| e.code)?;
-    Ok(items.iter().map(|r| r["id"].as_i64().unwrap()).collect())
+    let page = list_page(
+        conn,
+        &PROBES,
+        &rights,
+        &module,
+        params,
+        Slice::Active,
+        |reader, r| reader.record(r),
+    )
+    .map_err(|e| e.code)?;
+    Ok(page
+        .items
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect())
 }
 
 fn filtered(conn: &Connection, key: &str, value: &str) -> Listed {

@@ -150,7 +150,17 @@ pub fn write(
     params.insert("per_page".into(), PAGE.to_string());
     for page in 1.. {
         params.insert("page".into(), page.to_string());
-        let items = list_page(conn, entity, rights, module, params.clone(), Slice::Active)?;
+        let params = params.clone();
+        let items = list_page(
+            conn,
+            entity,
+            rights,
+            module,
+            params,
+            Slice::Active,
+            |reader, r| reader.record(r),
+        )?
+        .items;
         let last = items.len() < PAGE as usize;
         rows.extend(
             items

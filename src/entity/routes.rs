@@ -19,7 +19,6 @@ use crate::i18n::Texts;
 use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::{Connection, Row};
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -102,51 +101,20 @@ pub fn scoped_query(
     Ok(query)
 }
 
-/// The records of one page of a slice matching a list query.
-pub fn list_page(
+/// One page of the records of a slice matching a list query, each record read by `read`:
+/// `Reader::record` for a `Value`, or `Reader::record_json` for an answer, which serialises it
+/// straight from its row (building a `Value` per record, then serialising and dropping it, was
+/// half of a list's time).
+pub fn list_page<T>(
     conn: &Connection,
     entity: &Entity,
     rights: &Rights,
     module: &ModuleRights,
     params: HashMap<String, String>,
     slice: Slice,
-) -> Result<Vec<Value>, AppError> {
+    read: impl Fn(&store::Reader, &Row) -> rusqlite::Result<T>,
+) -> Result<ListAnswer<T>, AppError> {
     let reader = store::Reader::new(entity, rights).for_caller(module);
-    let (items, _, _) = read_page(conn, &reader, rights, module, params, slice, |r| {
-        reader.record(r)
-    })?;
-    Ok(items)
-}
-
-/// The list answer of one page of a slice, each record serialised straight from its row
-/// (building a `Value` per record, then serialising and dropping it, was half of a list's
-/// time).
-pub fn list_answer(
-    conn: &Connection,
-    entity: &Entity,
-    rights: &Rights,
-    module: &ModuleRights,
-    params: HashMap<String, String>,
-    slice: Slice,
-) -> Result<ListAnswer<Box<RawValue>>, AppError> {
-    let reader = store::Reader::new(entity, rights).for_caller(module);
-    let (items, total, paging) = read_page(conn, &reader, rights, module, params, slice, |r| {
-        reader.record_json(r)
-    })?;
-    Ok(paging.answer(items, total))
-}
-
-/// The rows of one page of a list query, each mapped by `row`, with the total and the paging.
-fn read_page<T>(
-    conn: &Connection,
-    reader: &store::Reader,
-    rights: &Rights,
-    module: &ModuleRights,
-    params: HashMap<String, String>,
-    slice: Slice,
-    row: impl FnMut(&Row) -> rusqlite::Result<T>,
-) -> Result<(Vec<T>, Total, ListParams), AppError> {
-    let entity = reader.entity();
     let zone = company_zone(conn)?;
     let query = scoped_query(entity, rights, module, params, zone, slice)?;
     let paging = (query.paging.per_page, query.paging.offset());
@@ -157,9 +125,9 @@ fn read_page<T>(
         (&from, "t.id"),
         &query.order,
         paging,
-        row,
+        |r| read(&reader, r),
     )?;
-    Ok((items, total, query.paging))
+    Ok(query.paging.answer(items, total))
 }
 
 /// How many records of the active slice match a list query, counted exactly however many they
@@ -214,7 +182,15 @@ pub async fn list_where(
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, action)?;
             let entity = custom::schema(conn, entity)?;
-            list_answer(conn, entity, &rights, &module, params, slice)
+            list_page(
+                conn,
+                entity,
+                &rights,
+                &module,
+                params,
+                slice,
+                |reader, r| reader.record_json(r),
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

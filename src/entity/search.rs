@@ -46,7 +46,16 @@ async fn search(
                     ("q".to_string(), q.clone()),
                     ("per_page".to_string(), HITS_PER_ENTITY.to_string()),
                 ]);
-                for record in list_page(conn, entity, &rights, &module, params, Slice::Active)? {
+                let page = list_page(
+                    conn,
+                    entity,
+                    &rights,
+                    &module,
+                    params,
+                    Slice::Active,
+                    |reader, r| reader.record(r),
+                )?;
+                for record in page.items {
                     items.push(json!({
                         "entity": entity.name,
                         "id": record["id"],

@@ -177,7 +177,6 @@ fn url(raw: &Value) -> Result<Sql, Refusal> {
 /// A stored value as the API shows it: instants in RFC 3339, lists and line items as the JSON
 /// they are stored as (an empty list when absent). It serialises straight from SQLite's value,
 /// so a list page writes its JSON without building a `Value` per field.
-#[derive(Clone, Copy)]
 pub struct Shown<'r>(pub Kind, pub ValueRef<'r>);
 
 impl Serialize for Shown<'_> {

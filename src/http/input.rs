@@ -187,7 +187,7 @@ impl ListParams {
 
     /// The list answer of API.md: items, total, page, per_page; `total_exact` is false when
     /// the list matches more than `total` rows (see `COUNT_CAP`).
-    pub fn answer<T: Serialize>(&self, items: Vec<T>, total: Total) -> ListAnswer<T> {
+    pub fn answer<T>(&self, items: Vec<T>, total: Total) -> ListAnswer<T> {
         ListAnswer {
             total: total.count,
             total_exact: total.exact,
