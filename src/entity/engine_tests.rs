@@ -302,3 +302,45 @@ fn search_of_every_length_and_injection_is_inert() {
         .unwrap();
     assert_eq!(count, 3, "nothing was dropped or changed");
 }
+
+/// A related record tested on its own (a reference being checked, a record opened) probes its
+/// parent's primary key; building the set of every visible parent, as a list does, would read
+/// all of a department tree's customers to answer for one contact.
+#[test]
+fn one_related_record_is_tested_by_its_parent_key() {
+    let conn = database();
+    conn.execute_batch(
+        r#"INSERT INTO roles (id, name, permissions, created_at, updated_at) VALUES (9, 'team',
+               '{"customers": {"actions": ["view"], "scope": "department_tree"},
+                 "contacts": {"actions": ["view"], "scope": "department_tree"}}', 0, 0);
+           INSERT INTO user_roles (user_id, role_id) VALUES (2, 9);
+           INSERT INTO customers (id, name, owner_id, department_id, created_at, updated_at)
+               VALUES (2, 'Service client', 1, 2, 0, 0);
+           INSERT INTO contacts (id, customer_id, name, created_at, updated_at)
+               VALUES (1, 1, 'Of Acme', 0, 0), (2, 2, 'Of the client', 0, 0);"#,
+    )
+    .unwrap();
+    let rights = Rights::load(&conn, 2).unwrap();
+    let seen = |id| store::is_visible(&conn, &rights, "contacts", id).unwrap();
+    assert!(!seen(1), "Acme is outside the Service department");
+    assert!(seen(2));
+    let contacts = crate::crm::find("contacts").unwrap();
+    let plan = |condition: String| -> String {
+        let sql =
+            format!("EXPLAIN QUERY PLAN SELECT 1 FROM contacts t WHERE t.id = 1 AND {condition}");
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    };
+    let one = plan(store::visible_one(&rights, contacts, "t"));
+    assert!(
+        one.lines()
+            .all(|step| step.contains("USING INTEGER PRIMARY KEY")),
+        "{one}"
+    );
+    let many = plan(store::visible(&rights, contacts, "t"));
+    assert!(
+        many.contains("LIST SUBQUERY"),
+        "a list keeps the set: {many}"
+    );
+}

@@ -292,7 +292,7 @@ fn existing(
         "SELECT t.id FROM {} t WHERE t.{} = ?1 AND t.deleted_at IS NULL AND {} LIMIT 2",
         entity.name,
         field.name,
-        store::visible(rights, entity, "t")
+        store::visible_one(rights, entity, "t")
     );
     let mut stmt = conn.prepare(&sql)?;
     let ids = stmt

@@ -38,11 +38,34 @@ const SYSTEM_KEYS: [&str; 8] = [
 ];
 
 /// The SQL condition that admits the records of `entity` visible to the caller, for the table
-/// aliased `alias` (see the module comment for related records).
+/// aliased `alias` (see the module comment for related records), in a statement that reads
+/// many of them (a list, a count, a report).
 pub fn visible(rights: &Rights, entity: &Entity, alias: &str) -> String {
+    condition(rights, entity, alias, Reach::Many)
+}
+
+/// The same condition for a statement that tests one record, or only the rows it answers (the
+/// names beside a list's records).
+pub fn visible_one(rights: &Rights, entity: &Entity, alias: &str) -> String {
+    condition(rights, entity, alias, Reach::One)
+}
+
+/// How a related record's parent is tested. `Many`: a narrow scope gets the set of visible
+/// parent ids, built once per statement, which is small and suits a scan of many rows. `One`:
+/// a primary-key probe of the parent per row, as building that set for one record would cost a
+/// read of every parent in scope (tens of thousands for a department tree at 1 M customers).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    One,
+    Many,
+}
+
+fn condition(rights: &Rights, entity: &Entity, alias: &str, reach: Reach) -> String {
     match entity.visibility {
         Visibility::Owned => rights.scope_predicate(entity.name, alias),
-        Visibility::Child { field, parent } => parent_visible(rights, parent, alias, field),
+        Visibility::Child { field, parent } => {
+            parent_visible(rights, parent, (alias, field), reach)
+        }
         Visibility::AnyParent {
             entity_field,
             id_field,
@@ -58,7 +81,7 @@ pub fn visible(rights: &Rights, entity: &Entity, alias: &str) -> String {
                     let plus = if every { "+" } else { "" };
                     format!(
                         "({plus}{alias}.{entity_field} = '{parent}' AND {})",
-                        parent_visible(rights, parent, alias, id_field)
+                        parent_visible(rights, parent, (alias, id_field), reach)
                     )
                 })
                 .collect::<Vec<_>>()
@@ -72,19 +95,29 @@ fn sees_every(rights: &Rights, entity: &str) -> bool {
     crm::find(entity).is_some_and(|e| visible(rights, e, "x") == "1")
 }
 
-/// The condition that the parent record `alias.field` points at is visible and not deleted.
-/// A caller who sees every parent gets a per-row primary-key probe, so a list keeps reading its
-/// own sort index; a narrower scope gets the set of visible parent ids, which is small.
-fn parent_visible(rights: &Rights, parent: &str, alias: &str, field: &str) -> String {
+/// The condition that the parent record `alias.field` points at is visible and not deleted:
+/// a probe of the parent's primary key when the caller sees every parent (so a list keeps
+/// reading its own sort index) or tests one record, else the set of visible parent ids.
+fn parent_visible(
+    rights: &Rights,
+    parent: &str,
+    (alias, field): (&str, &str),
+    reach: Reach,
+) -> String {
     let Some(entity) = crm::find(parent) else {
         return "0".into();
     };
     let inner = format!("{alias}p");
-    let predicate = visible(rights, entity, &inner);
-    if sees_every(rights, parent) {
+    let predicate = condition(rights, entity, &inner, reach);
+    if predicate == "1" || reach == Reach::One {
+        let scope = if predicate == "1" {
+            String::new()
+        } else {
+            format!(" AND {predicate}")
+        };
         format!(
             "EXISTS (SELECT 1 FROM {parent} {inner} WHERE {inner}.id = {alias}.{field} \
-             AND {inner}.deleted_at IS NULL)"
+             AND {inner}.deleted_at IS NULL{scope})"
         )
     } else {
         format!(
@@ -156,7 +189,7 @@ fn title_of(rights: &Rights, target: &str, column: &str) -> Option<String> {
     let entity = crm::find(target)?;
     Some(format!(
         "(SELECT CAST(r.{title} AS TEXT) FROM {target} r WHERE r.id = {column} AND r.deleted_at IS NULL AND {})",
-        visible(rights, entity, "r"),
+        visible_one(rights, entity, "r"),
         title = entity.title
     ))
 }
@@ -344,7 +377,7 @@ fn fetch_row<T>(
     let sql = format!(
         "{} WHERE t.id = ?1 AND t.deleted_at {bin} AND {}",
         reader.select(),
-        visible(rights, reader.entity(), "t")
+        visible_one(rights, reader.entity(), "t")
     );
     Ok(conn.one(&sql, [id], map).optional()?)
 }
@@ -361,7 +394,7 @@ pub fn is_visible(
     };
     let sql = format!(
         "SELECT EXISTS (SELECT 1 FROM {name} t WHERE t.id = ?1 AND t.deleted_at IS NULL AND {})",
-        visible(rights, entity, "t")
+        visible_one(rights, entity, "t")
     );
     Ok(conn.one(&sql, [id], |r| r.get(0))?)
 }
