@@ -125,7 +125,7 @@ fn tag(entity: &Entity, body: &Body, errors: &mut FieldErrors) -> Option<BulkAct
 /// A write through the same path as a single request, with the version the record has now.
 fn update_current(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     id: i64,
     change: impl FnOnce(&Value) -> Option<Map<String, Value>>,
@@ -141,7 +141,7 @@ fn update_current(
 
 fn apply(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     id: i64,
     action: &BulkAction,
@@ -188,7 +188,7 @@ fn outcome(result: Result<(), AppError>) -> Result<Value, AppError> {
 
 fn run(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     ids: &[i64],
     action: &BulkAction,

@@ -313,7 +313,7 @@ enum Done {
 
 fn import_row(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     plan: &Plan,
     body: Map<String, Value>,
@@ -400,7 +400,7 @@ pub struct Feedback<'a> {
 
 fn run_rows(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     sheet: &Sheet,
     plan: &Plan,
@@ -481,7 +481,7 @@ fn save_batch(
 /// bad row; `would_*` count the good rows either way.
 fn run(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     sheet: &Sheet,
     upload: &Upload,
@@ -730,7 +730,7 @@ async fn batches(
 /// Undoes one record of a batch: `Ok(Err(reason))` when it was left alone.
 fn undo_record(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     (id, action, version, before): (i64, &str, i64, Option<String>),
 ) -> Result<Result<&'static str, &'static str>, AppError> {

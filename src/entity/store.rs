@@ -14,7 +14,7 @@ use super::values::{self, Refusal, Shown};
 use crate::access::{Action, FieldAccess, ModuleRights, Rights};
 use crate::audit::Actor;
 use crate::crm;
-use crate::db::Cached;
+use crate::db::{locked, Cached};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::version_conflict;
 use crate::time::now_ms;
@@ -24,6 +24,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Keys a request may never set: the system decides them.
 const SYSTEM_KEYS: [&str; 8] = [
@@ -722,7 +724,11 @@ fn check(
 /// Runs the entity's `after_write` hook and answers the record as it then is (the hook may keep
 /// system fields of the record itself, such as an opportunity's close time; only then is it
 /// read again).
-fn after_write(conn: &Connection, entity: &Entity, record: Value) -> Result<Value, AppError> {
+fn after_write(
+    conn: &Connection,
+    entity: &'static Entity,
+    record: Value,
+) -> Result<Value, AppError> {
     match entity.after_write {
         Some(hook) => match hook(conn, &record)? {
             Wrote::TheRecord => read_back(conn, entity, record["id"].as_i64().unwrap_or_default()),
@@ -736,7 +742,7 @@ fn after_write(conn: &Connection, entity: &Entity, record: Value) -> Result<Valu
 /// reach); the record's department is its owner's.
 pub fn create(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     body: &Map<String, Value>,
 ) -> Result<Value, AppError> {
@@ -797,14 +803,27 @@ pub fn create(
 
 /// Reads a record just written, bypassing scope: a caller may hand a record to someone else
 /// and still gets the answer to their own request.
-fn read_back(conn: &Connection, entity: &Entity, id: i64) -> Result<Value, AppError> {
-    let everyone = Rights::system();
-    let reader = Reader::new(entity, &everyone);
-    Ok(
-        conn.one(&format!("{} WHERE t.id = ?1", reader.select()), [id], |r| {
-            reader.record(r)
-        })?,
-    )
+fn read_back(conn: &Connection, entity: &'static Entity, id: i64) -> Result<Value, AppError> {
+    let (reader, sql) = &*unscoped_reader(entity);
+    Ok(conn.one(sql, [id], |r| reader.record(r))?)
+}
+
+/// The reader `read_back` uses for `entity`, with its statement. Neither depends on anyone's
+/// rights, so each is built once per descriptor (custom fields make a new descriptor) instead
+/// of once per write.
+fn unscoped_reader(entity: &'static Entity) -> Arc<(Reader<'static>, String)> {
+    type Readers = HashMap<usize, Arc<(Reader<'static>, String)>>;
+    static READERS: OnceLock<Mutex<Readers>> = OnceLock::new();
+    let mut readers = locked(READERS.get_or_init(Default::default));
+    let key = std::ptr::from_ref(entity) as usize;
+    readers
+        .entry(key)
+        .or_insert_with(|| {
+            let reader = Reader::new(entity, &Rights::system());
+            let sql = format!("{} WHERE t.id = ?1", reader.select());
+            Arc::new((reader, sql))
+        })
+        .clone()
 }
 
 /// A visible record for a write by the caller: 404 when outside their scope, 409 with the
@@ -826,7 +845,7 @@ fn current(
 
 pub fn update(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     id: i64,
     body: &Map<String, Value>,
@@ -878,7 +897,12 @@ pub fn update(
 }
 
 /// Moves a record to the recycle bin.
-pub fn delete(tx: &Connection, entity: &Entity, caller: &Caller, id: i64) -> Result<(), AppError> {
+pub fn delete(
+    tx: &Connection,
+    entity: &'static Entity,
+    caller: &Caller,
+    id: i64,
+) -> Result<(), AppError> {
     let module = caller.rights.require(entity.name, Action::Delete)?;
     current(tx, entity, caller.rights, &module, id, None)?;
     tx.run(
@@ -903,7 +927,7 @@ pub fn delete(tx: &Connection, entity: &Entity, caller: &Caller, id: i64) -> Res
 /// Brings a record back from the recycle bin (needs the delete right on it).
 pub fn restore(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     caller: &Caller,
     id: i64,
 ) -> Result<Value, AppError> {
@@ -935,7 +959,7 @@ pub fn restore(
 /// release, the pool rules); this function only keeps the record and its history consistent.
 pub fn set_owner(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     actor: &Actor,
     id: i64,
     owner: Option<(i64, Option<i64>)>,
@@ -956,7 +980,7 @@ pub fn set_owner(
 /// and the change in the record's history as `action`. The caller has decided it may.
 pub fn set_system_fields(
     tx: &Connection,
-    entity: &Entity,
+    entity: &'static Entity,
     actor: &Actor,
     id: i64,
     values: &[(&str, Sql)],
