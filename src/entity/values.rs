@@ -2,7 +2,7 @@
 //! request value, how it is stored and how it reads back.
 
 use super::descriptor::{Field, Kind};
-use crate::time::rfc3339;
+use crate::time::Rfc3339;
 use chrono::{DateTime, NaiveDate};
 use rusqlite::types::{Value as Sql, ValueRef};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
@@ -184,7 +184,9 @@ impl Serialize for Shown<'_> {
         match (self.0, self.1) {
             (kind, ValueRef::Null) if kind.is_json() => out.serialize_seq(Some(0))?.end(),
             (_, ValueRef::Null | ValueRef::Blob(_)) => out.serialize_unit(),
-            (Kind::DateTime, ValueRef::Integer(ms)) => out.serialize_str(&rfc3339(ms)),
+            (Kind::DateTime, ValueRef::Integer(ms)) => {
+                out.serialize_str(&Rfc3339::default().write(ms))
+            }
             (Kind::Bool, ValueRef::Integer(n)) => out.serialize_bool(n != 0),
             (kind, ValueRef::Text(text)) if kind.is_json() => {
                 match serde_json::from_slice::<&RawValue>(text) {
