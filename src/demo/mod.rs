@@ -135,6 +135,9 @@ pub fn generate(
         "PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY; PRAGMA cache_size = -1000000;
          PRAGMA foreign_keys = OFF;",
     )?;
+    // Records are written as each of up to 500 people, and the statements that test what a
+    // person may reference name them: room for all of them, not the server's 256.
+    conn.set_prepared_statement_cache_capacity(4096);
     let today = now_ms();
     let org = {
         let tx = conn.transaction()?;

@@ -85,17 +85,24 @@ pub fn choices(conn: &Connection, entity: &str) -> rusqlite::Result<HashMap<Stri
 }
 
 /// The values a record may take in one picklist field: its active options, in their order.
+/// Every write of a record runs this per picklist field, so the few options are put in order
+/// here rather than by a sort in SQLite (a sorter per statement was a third of its cost).
 pub fn active_values(
     conn: &Connection,
     entity: &str,
     field: &str,
 ) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "SELECT value FROM picklist_options WHERE entity = ?1 AND field = ?2 AND active
-          ORDER BY position",
-    )?
-    .query_map([entity, field], |r| r.get(0))?
-    .collect()
+    let mut options = conn
+        .prepare_cached(
+            "SELECT position, value FROM picklist_options
+              WHERE entity = ?1 AND field = ?2 AND active",
+        )?
+        .query_map([entity, field], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    options.sort_unstable();
+    Ok(options.into_iter().map(|(_, value)| value).collect())
 }
 
 fn options(conn: &Connection, entity: &str, field: &str) -> rusqlite::Result<Vec<Choice>> {
