@@ -60,6 +60,7 @@ impl CurrentUser {
 }
 
 /// The user behind a session or token, as every request needs it.
+#[derive(Clone)]
 struct Principal {
     user_id: i64,
     username: String,
@@ -83,6 +84,7 @@ fn principal(r: &rusqlite::Row) -> rusqlite::Result<Principal> {
     })
 }
 
+#[derive(Clone)]
 struct SessionRow {
     principal: Principal,
     csrf_token: String,
@@ -158,6 +160,29 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
     let mut cookie = cookie("", state);
     cookie.make_removal();
     cookie
+}
+
+/// The tables a session's row is read from: a sign-out, a password change, a frozen account
+/// or a changed role is a commit to one of them.
+const SESSION_TABLES: [&str; 4] = ["sessions", "users", "user_roles", "roles"];
+
+/// The session whose token hashes to `hash`, as `lookup` reads it. A known session is kept in
+/// the memo until one of `SESSION_TABLES` changes: every request of a signed-in person starts
+/// here, and reading it took a second hop to a database thread besides the request's own.
+/// Unknown tokens are not kept, so guessing them cannot crowd out anything.
+async fn session(state: &web::Data<AppState>, hash: &[u8]) -> Result<Option<SessionRow>, AppError> {
+    let memo = state.db.memo();
+    let key = format!("session {}", hex::encode(hash));
+    let generation = match memo.kept_or_generation(&SESSION_TABLES, &key) {
+        Ok(row) => return Ok(Some(row)),
+        Err(generation) => generation,
+    };
+    let hash = hash.to_vec();
+    let row = state.db.read(move |conn| Ok(lookup(conn, &hash)?)).await?;
+    if let Some(row) = &row {
+        memo.keep(key, generation, row.clone());
+    }
+    Ok(row)
 }
 
 fn lookup(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<SessionRow>> {
@@ -279,10 +304,7 @@ async fn authenticate_session(req: HttpRequest) -> Result<CurrentUser, AppError>
         .map(|c| c.value().to_string())
         .ok_or_else(AppError::unauthenticated)?;
     let hash = token_hash(&token);
-    let lookup_hash = hash.clone();
-    let row = state
-        .db
-        .read(move |conn| Ok(lookup(conn, &lookup_hash)?))
+    let row = session(&state, &hash)
         .await?
         .ok_or_else(AppError::unauthenticated)?;
 

@@ -14,8 +14,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// Answers kept at most; past it the memo starts over (a scope, filter or pipeline each makes
-/// its own key, and none is worth more memory than this).
-const MOST_ANSWERS: usize = 512;
+/// its own key, so does each signed-in session, and none is worth more memory than this).
+const MOST_ANSWERS: usize = 4096;
 
 type Kept = (u64, Arc<dyn Any + Send + Sync>);
 
@@ -84,12 +84,29 @@ impl Memo {
             return Ok(answer);
         }
         let answer = compute()?;
+        self.keep(key, generation, answer.clone());
+        Ok(answer)
+    }
+
+    /// For an answer read asynchronously: the one kept under `key` if none of `tables` changed
+    /// since, else the generation to `keep` the fresh answer under, taken now, before it is
+    /// read (as `answer` does).
+    pub fn kept_or_generation<T: Clone + 'static>(
+        &self,
+        tables: &[&str],
+        key: &str,
+    ) -> Result<T, u64> {
+        let generation = self.generation(tables);
+        self.kept(key, generation).ok_or(generation)
+    }
+
+    /// Keeps `answer` under `key`, read at `generation`.
+    pub fn keep<T: Send + Sync + 'static>(&self, key: String, generation: u64, answer: T) {
         let mut answers = locked(&self.answers);
         if answers.len() >= MOST_ANSWERS {
             answers.clear();
         }
-        answers.insert(key, (generation, Arc::new(answer.clone())));
-        Ok(answer)
+        answers.insert(key, (generation, Arc::new(answer)));
     }
 
     /// The answer kept under `key` for `generation`, if any.
