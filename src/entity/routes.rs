@@ -20,6 +20,7 @@ use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::{Connection, Row};
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// The entity a scope of routes serves, so handlers need no entity name from the path and an
@@ -176,24 +177,35 @@ pub async fn list_where(
         Slice::RecycleBin => Action::Delete,
         Slice::Active | Slice::Pool => Action::View,
     };
-    let page = state
+    let body = state
         .db
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
             let module = rights.require(entity.name, action)?;
             let entity = custom::schema(conn, entity)?;
-            list_page(
+            // Every record is written into this one buffer, straight from its row.
+            let records = RefCell::new(Vec::with_capacity(64 * 1024));
+            let page = list_page(
                 conn,
                 entity,
                 &rights,
                 &module,
                 params,
                 slice,
-                |reader, r| reader.record_json(r),
-            )
+                |reader, r| {
+                    let mut records = records.borrow_mut();
+                    if !records.is_empty() {
+                        records.push(b',');
+                    }
+                    reader.write_json(r, &mut records)
+                },
+            )?;
+            Ok(page.json_around(&records.into_inner()))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 async fn get(

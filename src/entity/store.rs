@@ -276,10 +276,19 @@ impl<'a> Reader<'a> {
         serialised(to_raw_value(&self.row(r)?))
     }
 
+    /// Appends one row of `select()` as the API's record, in JSON, to `out`: a list page
+    /// writes all its records into one buffer this way (a buffer per record, grown as it was
+    /// written, was a tenth of a list's time).
+    pub fn write_json(&self, r: &Row, out: &mut Vec<u8>) -> rusqlite::Result<()> {
+        serialised(serde_json::to_writer(out, &self.row(r)?))
+    }
+
     fn row<'r>(&'r self, r: &'r Row) -> rusqlite::Result<RecordRow<'r>> {
-        let cells = (0..self.keys.len() + self.display.len())
-            .map(|i| r.get_ref(i))
-            .collect::<rusqlite::Result<_>>()?;
+        let columns = self.keys.len() + self.display.len();
+        let mut cells = Vec::with_capacity(columns);
+        for i in 0..columns {
+            cells.push(r.get_ref(i)?);
+        }
         Ok(RecordRow {
             reader: self,
             cells,
