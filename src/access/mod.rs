@@ -8,6 +8,7 @@
 
 pub mod roles;
 
+use crate::db::memo::Memo;
 use crate::db::{locked, Cached};
 use crate::http::error::AppError;
 use rusqlite::{Connection, OptionalExtension};
@@ -288,6 +289,16 @@ impl Rights {
             department_id,
             department_tree,
             modules,
+        })
+    }
+
+    /// `load`, kept in `memo` until one of the tables rights are read from changes (a person's
+    /// department, the tree, their roles or a role's permissions): the lists and records people
+    /// open most start here.
+    pub fn kept(conn: &Connection, memo: &Memo, user_id: i64) -> Result<Rights, AppError> {
+        const TABLES: [&str; 4] = ["users", "departments", "user_roles", "roles"];
+        memo.answer(&TABLES, format!("rights {user_id}"), || {
+            Rights::load(conn, user_id)
         })
     }
 

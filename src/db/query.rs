@@ -1,6 +1,7 @@
 //! A small builder for filtered, paged lists: conditions are fixed SQL text written in the code,
 //! values are always bound parameters.
 
+use super::memo::Memo;
 use super::{locked, Cached};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
@@ -92,6 +93,8 @@ pub struct Conditions {
     values: Vec<Value>,
     /// The first full-text condition: its table, its place in `parts` and its parameter.
     search: Option<Search>,
+    /// Where counts are kept, and the tables the conditions read (`count_in`).
+    counts: Option<(Arc<Memo>, Vec<&'static str>)>,
 }
 
 /// Matches the planner may sort rather than reading in the sort's order (a sales rep's own
@@ -152,6 +155,13 @@ struct Search {
 }
 
 impl Conditions {
+    /// Keeps the counts of these conditions in `memo` until one of `tables`, every table they
+    /// read, changes: the first page of a list counts up to a thousand index entries, for
+    /// each person who opens it.
+    pub fn count_in(&mut self, memo: Arc<Memo>, tables: Vec<&'static str>) {
+        self.counts = Some((memo, tables));
+    }
+
     /// Adds `sql` (every `?` in it stands for `value`) to the conditions, joined by AND.
     pub fn add(&mut self, sql: &str, value: impl Into<Value>) {
         self.values.push(value.into());
@@ -464,7 +474,14 @@ impl Conditions {
     /// The rows `keys` selects, counted up to `COUNT_CAP + 1`.
     fn count_of(&self, conn: &Connection, keys: &str) -> rusqlite::Result<Total> {
         let sql = format!("SELECT count(*) FROM ({keys} LIMIT {})", COUNT_CAP + 1);
-        let counted = conn.one(&sql, params_from_iter(self.values.iter()), |r| r.get(0))?;
+        let count = || conn.one(&sql, params_from_iter(self.values.iter()), |r| r.get(0));
+        let counted: i64 = match &self.counts {
+            Some((memo, tables)) => {
+                let key = format!("count\n{sql}\n{:?}", self.values);
+                memo.answer(tables, key, count)?
+            }
+            None => count()?,
+        };
         Ok(Total::capped(counted))
     }
 

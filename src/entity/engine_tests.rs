@@ -110,9 +110,9 @@ fn list(conn: &Connection, params: &[(&str, &str)]) -> Listed {
         .collect();
     let page = list_page(
         conn,
+        None,
         &PROBES,
-        &rights,
-        &module,
+        (&rights, &module),
         params,
         Slice::Active,
         |reader, r| reader.record(r),

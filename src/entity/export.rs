@@ -153,9 +153,9 @@ pub fn write(
         let params = params.clone();
         let items = list_page(
             conn,
+            None,
             entity,
-            rights,
-            module,
+            (rights, module),
             params,
             Slice::Active,
             |reader, r| reader.record(r),

@@ -11,6 +11,7 @@ use crate::audit::Actor;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::crm;
+use crate::db::memo::Memo;
 use crate::db::query::Total;
 use crate::http::error::AppError;
 use crate::http::input::{Body, ListAnswer, ListParams};
@@ -22,6 +23,7 @@ use rusqlite::{Connection, Row};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The entity a scope of routes serves, so handlers need no entity name from the path and an
 /// unknown name is simply an unknown route.
@@ -106,18 +108,23 @@ pub fn scoped_query(
 /// `Reader::record` for a `Value`, or `Reader::record_json` for an answer, which serialises it
 /// straight from its row (building a `Value` per record, then serialising and dropping it, was
 /// half of a list's time).
+///
+/// With a `memo`, the page's count is kept there until a table it reads changes.
 pub fn list_page<T>(
     conn: &Connection,
+    memo: Option<Arc<Memo>>,
     entity: &Entity,
-    rights: &Rights,
-    module: &ModuleRights,
+    (rights, module): (&Rights, &ModuleRights),
     params: HashMap<String, String>,
     slice: Slice,
     read: impl Fn(&store::Reader, &Row) -> rusqlite::Result<T>,
 ) -> Result<ListAnswer<T>, AppError> {
     let reader = store::Reader::new(entity, rights).for_caller(module);
     let zone = company_zone(conn)?;
-    let query = scoped_query(entity, rights, module, params, zone, slice)?;
+    let mut query = scoped_query(entity, rights, module, params, zone, slice)?;
+    if let Some(memo) = memo {
+        query.conditions.count_in(memo, store::tables_read(entity));
+    }
     let paging = (query.paging.per_page, query.paging.offset());
     let from = format!("{} t", entity.name);
     let (items, total) = query.conditions.page_by_key(
@@ -177,19 +184,20 @@ pub async fn list_where(
         Slice::RecycleBin => Action::Delete,
         Slice::Active | Slice::Pool => Action::View,
     };
+    let memo = state.db.memo();
     let body = state
         .db
         .read(move |conn| {
-            let rights = Rights::load(conn, user.id)?;
+            let rights = Rights::kept(conn, &memo, user.id)?;
             let module = rights.require(entity.name, action)?;
             let entity = custom::schema(conn, entity)?;
             // Every record is written into this one buffer, straight from its row.
             let records = RefCell::new(Vec::with_capacity(64 * 1024));
             let page = list_page(
                 conn,
+                Some(memo),
                 entity,
-                &rights,
-                &module,
+                (&rights, &module),
                 params,
                 slice,
                 |reader, r| {
@@ -215,10 +223,11 @@ async fn get(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let (entity, id) = (target.0, id.into_inner());
+    let memo = state.db.memo();
     let record = state
         .db
         .read(move |conn| {
-            let rights = Rights::load(conn, user.id)?;
+            let rights = Rights::kept(conn, &memo, user.id)?;
             let module = rights.require(entity.name, Action::View)?;
             let entity = custom::schema(conn, entity)?;
             store::fetch_json(conn, entity, &rights, &module, id)?.ok_or_else(AppError::not_found)

@@ -48,9 +48,9 @@ async fn search(
                 ]);
                 let page = list_page(
                     conn,
+                    None,
                     entity,
-                    &rights,
-                    &module,
+                    (&rights, &module),
                     params,
                     Slice::Active,
                     |reader, r| reader.record(r),

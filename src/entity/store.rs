@@ -93,6 +93,20 @@ fn condition(rights: &Rights, entity: &Entity, alias: &str, reach: Reach) -> Str
     }
 }
 
+/// The tables the visibility condition of `entity` reads: its own and its parents'.
+pub fn tables_read(entity: &Entity) -> Vec<&'static str> {
+    let parents: Vec<&'static str> = match entity.visibility {
+        Visibility::Owned => Vec::new(),
+        Visibility::Child { parent, .. } => vec![parent],
+        Visibility::AnyParent { parents, .. } => parents.to_vec(),
+    };
+    let mut tables = vec![entity.name];
+    for parent in parents.into_iter().filter_map(crm::find) {
+        tables.extend(tables_read(parent));
+    }
+    tables
+}
+
 fn sees_every(rights: &Rights, entity: &str) -> bool {
     crm::find(entity).is_some_and(|e| visible(rights, e, "x") == "1")
 }

@@ -562,6 +562,17 @@ fn role_and_department_changes_apply_on_the_next_request() {
     let watcher = org.user("watcher", org.team_a1, "own");
     let path = format!("/api/v1/customers/{}", ids[0]);
     assert_eq!(watcher.get(&path).status, 404);
+    // The list and its count too: both are kept between requests until what they read changes.
+    let listed = |browser: &Browser| {
+        let list = browser.get("/api/v1/customers?per_page=200").body;
+        let seen = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == ids[0]);
+        (seen, list["total"].as_i64().unwrap())
+    };
+    assert_eq!(listed(&watcher), (false, 0));
 
     let user = org.admin.get("/api/v1/users?q=watcher").body["items"][0].clone();
     let promoted = org.admin.patch(
@@ -570,6 +581,8 @@ fn role_and_department_changes_apply_on_the_next_request() {
     );
     assert_eq!(promoted.status, 200);
     assert_eq!(watcher.get(&path).status, 200, "no new sign-in needed");
+    let (seen, total) = listed(&watcher);
+    assert!(seen && total > 0, "{total}");
 
     let moved = org.admin.patch(
         &format!("/api/v1/users/{}", user["id"]),
@@ -581,6 +594,7 @@ fn role_and_department_changes_apply_on_the_next_request() {
         404,
         "a move takes the department's records away"
     );
+    assert_eq!(listed(&watcher), (false, 0));
 
     let role_path = format!("/api/v1/roles/{}", org.roles["department"]);
     let role = org.admin.get(&role_path).body;
@@ -590,6 +604,7 @@ fn role_and_department_changes_apply_on_the_next_request() {
     );
     assert_eq!(widened.status, 200, "{}", widened.text);
     assert_eq!(watcher.get(&path).status, 200);
+    assert!(listed(&watcher).0);
     assert_eq!(
         watcher.get(&format!("/api/v1/contacts/{}", ids[1])).status,
         403,
