@@ -94,7 +94,7 @@ pub struct Conditions {
     /// The first full-text condition: its table, its place in `parts` and its parameter.
     search: Option<Search>,
     /// Where counts are kept, and the tables the conditions read (`count_in`).
-    counts: Option<(Arc<Memo>, Vec<&'static str>)>,
+    counts: Option<(Arc<Memo>, Vec<String>)>,
 }
 
 /// Matches the planner may sort rather than reading in the sort's order (a sales rep's own
@@ -158,7 +158,7 @@ impl Conditions {
     /// Keeps the counts of these conditions in `memo` until one of `tables`, every table they
     /// read, changes: the first page of a list counts up to a thousand index entries, for
     /// each person who opens it.
-    pub fn count_in(&mut self, memo: Arc<Memo>, tables: Vec<&'static str>) {
+    pub fn count_in(&mut self, memo: Arc<Memo>, tables: Vec<String>) {
         self.counts = Some((memo, tables));
     }
 
@@ -477,8 +477,9 @@ impl Conditions {
         let count = || conn.one(&sql, params_from_iter(self.values.iter()), |r| r.get(0));
         let counted: i64 = match &self.counts {
             Some((memo, tables)) => {
+                let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
                 let key = format!("count\n{sql}\n{:?}", self.values);
-                memo.answer(tables, key, count)?
+                memo.answer(&tables, key, count)?
             }
             None => count()?,
         };

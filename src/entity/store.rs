@@ -93,14 +93,20 @@ fn condition(rights: &Rights, entity: &Entity, alias: &str, reach: Reach) -> Str
     }
 }
 
-/// The tables the visibility condition of `entity` reads: its own and its parents'.
-pub fn tables_read(entity: &Entity) -> Vec<&'static str> {
+/// The tables a list of `entity` reads, as commits name them: its own, its search indexes'
+/// (a commit to a full-text table writes its `_data` table; custom fields reindex them alone)
+/// and, for its visibility, its parents'.
+pub fn tables_read(entity: &Entity) -> Vec<String> {
     let parents: Vec<&'static str> = match entity.visibility {
         Visibility::Owned => Vec::new(),
         Visibility::Child { parent, .. } => vec![parent],
         Visibility::AnyParent { parents, .. } => parents.to_vec(),
     };
-    let mut tables = vec![entity.name];
+    let mut tables = vec![
+        entity.name.to_string(),
+        format!("{}_data", entity.fts_table()),
+        format!("{}_data", entity.bigram_table()),
+    ];
     for parent in parents.into_iter().filter_map(crm::find) {
         tables.extend(tables_read(parent));
     }

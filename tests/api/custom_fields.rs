@@ -276,6 +276,7 @@ fn administrators_relabel_reorder_and_hide_fields() {
         names(&admin.get("/api/v1/customers?q=BB")),
         Vec::<String>::new()
     );
+    assert_eq!(admin.get("/api/v1/customers?q=BB").body["total"], 0);
     let now_searchable = admin.patch(
         "/api/v1/settings/fields/customers/cf_grade",
         json!({"searchable": true}),
@@ -285,6 +286,11 @@ fn administrators_relabel_reorder_and_hide_fields() {
         names(&admin.get("/api/v1/customers?q=BB")),
         ["甲"],
         "records written before the change are found"
+    );
+    assert_eq!(
+        admin.get("/api/v1/customers?q=BB").body["total"],
+        1,
+        "and counted: only the search index changed"
     );
 }
 
