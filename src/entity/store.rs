@@ -132,14 +132,9 @@ fn parent_visible(
     let inner = format!("{alias}p");
     let predicate = condition(rights, entity, &inner, reach);
     if predicate == "1" || reach == Reach::One {
-        let scope = if predicate == "1" {
-            String::new()
-        } else {
-            format!(" AND {predicate}")
-        };
         format!(
             "EXISTS (SELECT 1 FROM {parent} {inner} WHERE {inner}.id = {alias}.{field} \
-             AND {inner}.deleted_at IS NULL{scope})"
+             AND {inner}.deleted_at IS NULL AND {predicate})"
         )
     } else {
         format!(
