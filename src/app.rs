@@ -8,6 +8,7 @@ use crate::http::{
     envelope::envelope,
     error::AppError,
     metrics::{Metrics, PoolFigures},
+    state::AppState,
 };
 use crate::i18n::{Lang, Translations};
 use crate::{access, crm, entity, org};
@@ -18,14 +19,11 @@ use serde_json::json;
 use std::net::TcpListener;
 use std::time::Duration;
 
-/// Everything a request may need, built once at start and shared by all workers.
-pub struct AppState {
-    pub db: Db,
-    pub config: Config,
-    pub i18n: Translations,
-    pub throttle: Throttle,
-    pub metrics: Metrics,
-    pub default_lang: Lang,
+/// Stands the house up: the engine learns the business's entities and hooks (`crm::registry`).
+/// Every entry point (the server, each command of the `kehu` binary) calls it before touching
+/// the database.
+pub fn install() {
+    entity::registry::install(crm::registry());
 }
 
 /// A bound, ready server. Holding it holds the data directory's lock.
@@ -38,6 +36,7 @@ pub struct Application {
 
 impl Application {
     pub fn build(config: Config) -> Result<Application, String> {
+        install();
         let lock = DataDirLock::acquire(config.data_dir()).map_err(|e| e.to_string())?;
         let db = Db::open(
             &config.database_path(),

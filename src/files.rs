@@ -7,10 +7,10 @@ use clap::Args;
 use kehu::access::{Action, Rights};
 use kehu::audit::{self, Actor};
 use kehu::auth::users::company_settings;
-use kehu::crm;
 use kehu::entity::descriptor::Entity;
 use kehu::entity::export::{self, Format, Output};
 use kehu::entity::import::{self, Upload};
+use kehu::entity::registry;
 use kehu::entity::{custom, store};
 use kehu::i18n::{Lang, Texts, Translations};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
@@ -61,8 +61,8 @@ impl ProgressLine {
 }
 
 fn entity_named(name: &str) -> Result<&'static Entity, Failure> {
-    crm::find(name).ok_or_else(|| {
-        let known: Vec<&str> = crm::ENTITIES.iter().map(|e| e.name).collect();
+    registry::find(name).ok_or_else(|| {
+        let known: Vec<&str> = registry::entities().iter().map(|e| e.name).collect();
         Failure::usage(format!(
             "unknown module '{name}'; one of: {}",
             known.join(", ")

@@ -192,6 +192,7 @@ fn tune_malloc() {
 
 fn main() -> ExitCode {
     tune_malloc();
+    kehu::app::install();
     let cli = Cli::parse();
     let listen = match &cli.command {
         Some(Command::Serve(args)) => args.listen.clone(),

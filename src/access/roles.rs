@@ -2,13 +2,13 @@
 //! `administrator` role holds everything and cannot be edited or deleted.
 
 use super::{Action, FieldAccess, Scope};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::Admin;
-use crate::crm;
 use crate::entity::custom;
+use crate::entity::registry;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::{version_conflict, Body};
+use crate::http::state::AppState;
 use crate::org::actor;
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -56,7 +56,7 @@ fn parse_permissions(value: &Value, errors: &mut FieldErrors) -> Value {
     let mut clean = Map::new();
     for (module, rights) in modules {
         let key = format!("permissions.{module}");
-        let Some(entity) = crm::find(module) else {
+        let Some(entity) = registry::find(module) else {
             errors.add(&key, "unknown_module", json!({ "module": module }));
             continue;
         };

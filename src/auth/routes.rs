@@ -3,10 +3,11 @@
 use super::session::{self, CurrentUser, SESSION_COOKIE};
 use super::setup::{self, SetupInput};
 use super::{passwords, users};
-use crate::app::AppState;
 use crate::audit::{self, Actor};
+use crate::entity::registry;
 use crate::http::client_ip;
 use crate::http::error::{AppError, FieldErrors};
+use crate::http::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -109,7 +110,11 @@ async fn run_setup(
             let who = actor(id, &input.username, ip.clone());
             audit::record(tx, &who, "setup", None, json!({ "company": input.company }))?;
             let (token, csrf) = session::create(tx, id, ip, agent)?;
-            Ok((token, csrf, users::profile(tx, id)?))
+            Ok((
+                token,
+                csrf,
+                users::profile(tx, id, &registry::module_names())?,
+            ))
         })
         .await?;
     Ok(signed_in(&state, StatusCode::CREATED, &token, csrf, user))
@@ -192,7 +197,11 @@ async fn login(
             }
             let (token, csrf) = session::create(tx, account.id, ip_string, agent)?;
             audit::record(tx, &who, "login", None, json!({}))?;
-            Ok((token, csrf, users::profile(tx, account.id)?))
+            Ok((
+                token,
+                csrf,
+                users::profile(tx, account.id, &registry::module_names())?,
+            ))
         })
         .await?;
     Ok(signed_in(&state, StatusCode::OK, &token, csrf, user))
@@ -229,13 +238,19 @@ async fn current_session(
         return Ok(HttpResponse::Ok().json(json!({ "user": null })));
     };
     let id = user.id;
-    let profile = state.db.read(move |conn| users::profile(conn, id)).await?;
+    let profile = state
+        .db
+        .read(move |conn| users::profile(conn, id, &registry::module_names()))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "user": profile, "csrf_token": user.csrf_token })))
 }
 
 async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = user.id;
-    let mut profile = state.db.read(move |conn| users::profile(conn, id)).await?;
+    let mut profile = state
+        .db
+        .read(move |conn| users::profile(conn, id, &registry::module_names()))
+        .await?;
     profile["csrf_token"] = json!(user.csrf_token);
     Ok(HttpResponse::Ok().json(profile))
 }
@@ -253,7 +268,7 @@ async fn update_me(
         .db
         .write(move |tx| {
             users::update_preferences(tx, id, &changes)?;
-            users::profile(tx, id)
+            users::profile(tx, id, &registry::module_names())
         })
         .await?;
     profile["csrf_token"] = json!(user.csrf_token);

@@ -2,9 +2,9 @@
 //! the CSRF token, and the times that decide idle and absolute expiry. `CurrentUser` is the only
 //! way a handler learns who is calling, and it enforces expiry, frozen accounts and CSRF.
 
-use crate::app::AppState;
 use crate::db::Cached;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use crate::http::{client_ip, UserLang};
 use crate::i18n::Lang;
 use crate::time::now_ms;

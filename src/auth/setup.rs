@@ -2,6 +2,7 @@
 //! (`POST /api/v1/setup`) and by `kehu setup`, so both obey the same rules.
 
 use super::{passwords, users};
+use crate::entity::registry;
 use crate::http::error::{AppError, FieldErrors};
 use crate::i18n::Lang;
 use rusqlite::{params, Connection};
@@ -104,7 +105,7 @@ pub fn perform(
             params![key, value],
         )?;
     }
-    crate::crm::pipelines::seed_default(conn, input.language)?;
+    registry::company_created(conn, input.language)?;
     users::create(
         conn,
         &input.username,

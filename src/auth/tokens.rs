@@ -2,10 +2,10 @@
 //! sees each one once, and revokes them. Only a hash is stored.
 
 use super::session::{token_hash, CurrentUser};
-use crate::app::AppState;
 use crate::audit;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::org::actor;
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -2,7 +2,6 @@
 //! (Administration of other users belongs to the organisation module.)
 
 use crate::access::Rights;
-use crate::crm;
 use crate::http::error::{AppError, FieldErrors};
 use crate::i18n::Lang;
 use crate::time::{now_ms, rfc3339};
@@ -129,8 +128,9 @@ pub fn company_zone(conn: &Connection) -> rusqlite::Result<chrono_tz::Tz> {
         .unwrap_or(chrono_tz::Asia::Shanghai))
 }
 
-/// The signed-in user's own view: profile, preferences, roles, and the company they work for.
-pub fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
+/// The signed-in user's own view: profile, preferences, roles, their rights on each of
+/// `modules`, and the company they work for.
+pub fn profile(conn: &Connection, user_id: i64, modules: &[&str]) -> Result<Value, AppError> {
     let mut user = conn
         .query_row(
             "SELECT u.id, u.username, u.display_name, u.language, u.theme, u.font_size, u.timezone,
@@ -160,7 +160,7 @@ pub fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
     let is_admin = roles.iter().any(|r| r["builtin"] == "administrator");
     user["roles"] = json!(roles);
     user["is_admin"] = json!(is_admin);
-    user["permissions"] = Rights::load(conn, user_id)?.json(&crm::module_names());
+    user["permissions"] = Rights::load(conn, user_id)?.json(modules);
     user["company"] = company_settings(conn)?;
     Ok(user)
 }

@@ -37,5 +37,5 @@ pub const CONTACTS: Entity = Entity {
     check: None,
     prepare: None,
     instructions: &[],
-    pooled: false,
+    pool: None,
 };

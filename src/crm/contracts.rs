@@ -5,7 +5,6 @@
 //! the rest of the amount.
 
 use crate::access::{Action, Rights, Scope};
-use crate::app::AppState;
 use crate::auth::session::{Admin, CurrentUser};
 use crate::auth::users::company_zone;
 use crate::db::Cached;
@@ -14,6 +13,7 @@ use crate::entity::lines;
 use crate::entity::store::visible;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::org::actor;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -66,7 +66,7 @@ pub const CONTRACTS: Entity = Entity {
     check: None,
     prepare: Some(prepare),
     instructions: &[],
-    pooled: false,
+    pool: None,
 };
 
 const PATTERN_KEY: &str = "contracts.number_pattern";

@@ -3,12 +3,13 @@
 //! with 409 `duplicate` unless the request confirms it; the existing record is named only when
 //! the caller may see it.
 
+use super::pool;
 use crate::access::{Action, Rights};
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
-use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
+use crate::entity::descriptor::{Entity, Field, Kind, Pool, Visibility};
 use crate::entity::store::is_visible;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use actix_web::{web, HttpResponse};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection};
@@ -60,7 +61,9 @@ pub const CUSTOMERS: Entity = Entity {
     check: Some(refuse_duplicates),
     prepare: None,
     instructions: &["confirm_duplicate"],
-    pooled: true,
+    pool: Some(Pool {
+        release: pool::release_to_pool,
+    }),
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -245,6 +248,7 @@ mod tests {
     #[test]
     fn the_duplicate_check_reads_indexes_only() {
         let mut conn = Connection::open_in_memory().unwrap();
+        crate::app::install();
         migrations::apply_up_to(&mut conn, migrations::latest_version()).unwrap();
         let key = (Some("华为"), Some("075528780808"), Some("a@b.cn"));
         let (sql, values) = duplicates_query(key, 0).unwrap();

@@ -3,13 +3,13 @@
 //! parent's last and next follow-up times current, which drives the reminders on the home page.
 
 use crate::access::Rights;
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility, Wrote};
 use crate::entity::store::visible;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use crate::time::rfc3339;
 use actix_web::{web, HttpResponse};
 use chrono::{Days, TimeZone, Utc};
@@ -53,7 +53,7 @@ pub const FOLLOWUPS: Entity = Entity {
     check: None,
     prepare: None,
     instructions: &[],
-    pooled: false,
+    pool: None,
 };
 
 /// Sets the parent's last follow-up time (the latest one) and, for a customer, next follow-up

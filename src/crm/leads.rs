@@ -8,7 +8,6 @@ use super::contacts::CONTACTS;
 use super::customers::CUSTOMERS;
 use super::opportunities::OPPORTUNITIES;
 use crate::access::{Action, ModuleRights, Rights};
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::db::Cached;
 use crate::entity::custom;
@@ -17,6 +16,7 @@ use crate::entity::routes::write_as;
 use crate::entity::store::{self, Caller};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::types::Value as Sql;
@@ -68,7 +68,7 @@ pub const LEADS: Entity = Entity {
     check: None,
     prepare: Some(prepare),
     instructions: &[],
-    pooled: false,
+    pool: None,
 };
 
 /// Statuses only the conversion and disqualification actions set.

@@ -14,10 +14,10 @@ pub mod targets;
 pub mod tasks;
 
 use crate::entity::descriptor::Entity;
+use crate::entity::registry::Registry;
 use actix_web::web;
 
-/// Every entity, in menu order. A new module joins the API, the metadata, search, export and the
-/// access matrix test by being listed here.
+/// Every entity, in menu order (see `Registry::entities`).
 pub const ENTITIES: &[&Entity] = &[
     &customers::CUSTOMERS,
     &contacts::CONTACTS,
@@ -32,13 +32,12 @@ pub const ENTITIES: &[&Entity] = &[
     &tasks::TASKS,
 ];
 
-pub fn find(name: &str) -> Option<&'static Entity> {
-    ENTITIES.iter().copied().find(|e| e.name == name)
-}
-
-/// Module names, as role permissions use them.
-pub fn module_names() -> Vec<&'static str> {
-    ENTITIES.iter().map(|e| e.name).collect()
+/// What the engine knows of the business: its entities and what a new company starts with.
+pub fn registry() -> Registry {
+    Registry {
+        entities: ENTITIES,
+        company_created: &[pipelines::seed_default],
+    }
 }
 
 /// The business routes beyond the generic record API; registered before it, so that fixed paths

@@ -5,7 +5,6 @@
 
 use super::pipelines::{self, Stage};
 use crate::access::{Action, ModuleRights, Rights};
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::db::query::Conditions;
@@ -16,6 +15,7 @@ use crate::entity::routes::{scoped_query, Query, Slice};
 use crate::entity::{custom, store};
 use crate::http::error::AppError;
 use crate::http::input::ListParams;
+use crate::http::state::AppState;
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpResponse};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -63,7 +63,7 @@ pub const OPPORTUNITIES: Entity = Entity {
     check: None,
     prepare: Some(prepare),
     instructions: &[],
-    pooled: false,
+    pool: None,
 };
 
 /// Items a board column shows when the request does not say.

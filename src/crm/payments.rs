@@ -51,7 +51,7 @@ pub const PAYMENT_PLANS: Entity = Entity {
     check: Some(positive_amount),
     prepare: None,
     instructions: &[],
-    pooled: false,
+    pool: None,
 };
 
 pub const PAYMENTS: Entity = Entity {
@@ -76,7 +76,7 @@ pub const PAYMENTS: Entity = Entity {
     check: Some(within_contract),
     prepare: None,
     instructions: &["confirm_overpayment"],
-    pooled: false,
+    pool: None,
 };
 
 pub const INVOICES: Entity = Entity {
@@ -113,7 +113,7 @@ pub const INVOICES: Entity = Entity {
     check: Some(positive_amount),
     prepare: None,
     instructions: &[],
-    pooled: false,
+    pool: None,
 };
 
 fn positive_amount(

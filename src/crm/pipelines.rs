@@ -2,11 +2,11 @@
 //! probability and a kind (open, won, lost). Administrators keep them; every opportunity sits in
 //! one stage of one pipeline. A stage that opportunities use cannot be removed.
 
-use crate::app::AppState;
 use crate::auth::session::{Admin, CurrentUser};
 use crate::db::Cached;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::i18n::Lang;
 use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};

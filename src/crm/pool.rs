@@ -13,7 +13,6 @@
 
 use super::customers::CUSTOMERS;
 use crate::access::Action;
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::session::{Admin, CurrentUser};
 use crate::entity::custom;
@@ -21,6 +20,7 @@ use crate::entity::routes::{list_where, write_as, Query, Slice};
 use crate::entity::store::{self, Caller};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::org::actor;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -135,6 +135,12 @@ fn event(
         ],
     )?;
     Ok(())
+}
+
+/// `release` without a reason, the customers' pool rule (`Pool::release`) that bulk release
+/// runs.
+pub fn release_to_pool(tx: &Connection, caller: &Caller, id: i64) -> Result<(), AppError> {
+    release(tx, caller, id, None).map(|_| ())
 }
 
 /// Releases a customer the caller may edit to the pool.
@@ -395,6 +401,7 @@ mod tests {
 
     fn database() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
+        crate::app::install();
         migrations::apply_up_to(&mut conn, migrations::latest_version()).unwrap();
         conn.execute_batch(
             "INSERT INTO users (id, username, display_name, password_hash, created_at, updated_at)

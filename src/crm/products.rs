@@ -30,5 +30,5 @@ pub const PRODUCTS: Entity = Entity {
     check: None,
     prepare: None,
     instructions: &[],
-    pooled: false,
+    pool: None,
 };

@@ -13,12 +13,12 @@
 use super::opportunities::OPPORTUNITIES;
 use super::{contracts::CONTRACTS, customers::CUSTOMERS, followups::FOLLOWUPS};
 use crate::access::{Rights, Scope};
-use crate::app::AppState;
 use crate::auth::session::{Admin, CurrentUser};
 use crate::auth::users::company_zone;
 use crate::entity::store::visible;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, TimeZone};

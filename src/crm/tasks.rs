@@ -50,7 +50,7 @@ pub const TASKS: Entity = Entity {
     check: None,
     prepare: Some(prepare),
     instructions: &[],
-    pooled: false,
+    pool: None,
 };
 
 /// `assignee_id` is the owner under the name people use; a related record needs both halves.

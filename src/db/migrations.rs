@@ -64,8 +64,8 @@ pub fn migrate(
 /// Applies the steps after the current version up to `target`. Tests use it to build an
 /// older schema.
 pub fn apply_up_to(conn: &mut Connection, target: i64) -> Result<(), StorageError> {
-    // Migration 010 fills the pairs index with this function; whoever migrates needs it.
-    crate::entity::bigrams::register(conn)?;
+    // Migration 010 fills the pairs index with the search tokenizer; whoever migrates needs it.
+    super::define_sql_functions(conn)?;
     let current = schema_version(conn)?;
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let step = index as i64 + 1;

@@ -18,7 +18,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// `PRAGMA application_id` of every Kehu database ("KEHU"), so restore can tell ours from others.
@@ -54,6 +54,23 @@ impl From<r2d2::Error> for StorageError {
     }
 }
 
+/// SQL functions the layers above define on every connection, migrations included (the search
+/// index's tokenizer): set once at start-up, before the first connection opens. The database
+/// layer runs them without knowing what they are.
+pub type SqlFunctions = fn(&Connection) -> rusqlite::Result<()>;
+
+static SQL_FUNCTIONS: OnceLock<SqlFunctions> = OnceLock::new();
+
+/// Sets the functions `SqlFunctions` describes; later calls keep the first.
+pub fn set_sql_functions(functions: SqlFunctions) {
+    let _ = SQL_FUNCTIONS.set(functions);
+}
+
+/// Defines the functions set at start-up (none before).
+pub(crate) fn define_sql_functions(conn: &Connection) -> rusqlite::Result<()> {
+    SQL_FUNCTIONS.get().map_or(Ok(()), |define| define(conn))
+}
+
 /// Per-connection settings. `synchronous=FULL`: in WAL mode NORMAL may lose the last commits on
 /// power loss; a CRM that says "saved" must mean it, and with one writer the extra fsync per
 /// commit costs little.
@@ -65,7 +82,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // `PRAGMA optimize` gathers, every cached statement with a range or LIKE on a bound value
     // is prepared again on each run (SQLite expires it when the value is rebound).
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    crate::entity::bigrams::register(conn)?;
+    define_sql_functions(conn)?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = FULL;

@@ -9,9 +9,9 @@
 mod org;
 mod words;
 
-use crate::crm;
 use crate::crm::pipelines::{self, Stage};
 use crate::entity::descriptor::Entity;
+use crate::entity::registry;
 use crate::entity::store::{self, Caller};
 use crate::http::error::AppError;
 use crate::time::{as_of, now_ms};
@@ -225,7 +225,7 @@ impl Demo<'_> {
         at: i64,
         body: Value,
     ) -> Result<Value, AppError> {
-        let entity: &'static Entity = crm::find(entity).ok_or_else(AppError::not_found)?;
+        let entity: &'static Entity = registry::find(entity).ok_or_else(AppError::not_found)?;
         let Value::Object(body) = body else {
             return Err(AppError::internal("demo body is not an object"));
         };

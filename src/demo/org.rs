@@ -9,7 +9,7 @@ use crate::audit::Actor;
 use crate::auth::passwords;
 use crate::auth::setup::{self, SetupInput};
 use crate::auth::users;
-use crate::crm;
+use crate::entity::registry;
 use crate::http::error::AppError;
 use crate::i18n::Lang;
 use crate::time::as_of;
@@ -75,7 +75,7 @@ impl Role {
         };
         match self {
             Role::Administrator => {}
-            Role::Director => grant(&crm::module_names(), &all, "all"),
+            Role::Director => grant(&registry::module_names(), &all, "all"),
             Role::RegionalManager => grant(
                 &SALES,
                 &["view", "create", "edit", "delete", "export"],

@@ -3,13 +3,13 @@
 //! downloaded by whoever may view it, added and removed by whoever may edit it.
 
 use super::import::{invalid_upload, read_part};
+use super::registry;
 use super::routes::{write_as, Entry};
 use super::store;
 use crate::access::{Action, Rights};
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
-use crate::crm;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use crate::time::{now_ms, rfc3339};
 use actix_multipart::Multipart;
 use actix_web::http::header;
@@ -171,7 +171,7 @@ fn owner_of(conn: &Connection, attachment: i64) -> Result<(&'static str, i64), A
         )
         .optional()?;
     let (entity, id) = found.ok_or_else(AppError::not_found)?;
-    let entity = crm::find(&entity).ok_or_else(AppError::not_found)?;
+    let entity = registry::find(&entity).ok_or_else(AppError::not_found)?;
     Ok((entity.name, id))
 }
 

@@ -99,6 +99,7 @@ mod tests {
     #[test]
     fn each_entity_has_its_pairs_table() {
         let mut conn = Connection::open_in_memory().unwrap();
+        crate::app::install();
         crate::db::migrations::apply_up_to(&mut conn, crate::db::migrations::latest_version())
             .unwrap();
         for entity in crate::crm::ENTITIES {

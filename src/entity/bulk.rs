@@ -4,18 +4,17 @@
 //! others are changed, and ids the caller may not see answer `not_found` and are never changed.
 //! The module right for the action is checked once, for the whole request.
 
-use super::descriptor::{Entity, Kind};
+use super::descriptor::{Entity, Kind, Release};
 use super::routes::{write_as, Entry};
 use super::store::{self, Caller};
 use super::values;
 use crate::access::Action;
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::CurrentUser;
-use crate::crm::pool;
 use crate::db::savepoint;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::Connection;
@@ -28,7 +27,8 @@ const MAX_IDS: usize = 1000;
 enum BulkAction {
     Assign(i64),
     Tag(&'static str, String),
-    Release,
+    /// The entity's pool rule (`Pool::release`).
+    Release(Release),
     Delete,
 }
 
@@ -37,7 +37,7 @@ impl BulkAction {
         match self {
             BulkAction::Assign(_) => "assign",
             BulkAction::Tag(..) => "tag",
-            BulkAction::Release => "release",
+            BulkAction::Release(_) => "release",
             BulkAction::Delete => "delete",
         }
     }
@@ -56,7 +56,7 @@ fn offered(entity: &Entity) -> Vec<&'static str> {
         ("assign", entity.is_owned()),
         ("delete", true),
         ("tag", tags_field(entity).is_some()),
-        ("release", entity.pooled),
+        ("release", entity.is_pooled()),
     ]
     .into_iter()
     .filter_map(|(name, offered)| offered.then_some(name))
@@ -93,7 +93,7 @@ fn parse(entity: &Entity, body: &Body) -> Result<(Vec<i64>, BulkAction), AppErro
                     None
                 }),
             "tag" => tag(entity, body, &mut errors),
-            "release" => Some(BulkAction::Release),
+            "release" => entity.pool.map(|pool| BulkAction::Release(pool.release)),
             _ => Some(BulkAction::Delete),
         },
         _ => {
@@ -159,7 +159,7 @@ fn apply(
             tags.push(json!(tag));
             Some(Map::from_iter([(field.to_string(), Value::Array(tags))]))
         }),
-        BulkAction::Release => pool::release(tx, caller, id, None).map(|_| ()),
+        BulkAction::Release(release) => release(tx, caller, id),
         BulkAction::Delete => store::delete(tx, entity, caller, id),
     }
 }

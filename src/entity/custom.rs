@@ -10,12 +10,12 @@
 //! few hundred bytes each.
 
 use super::descriptor::{Entity, Field, Kind};
-use crate::app::AppState;
+use super::registry;
 use crate::audit;
 use crate::auth::session::Admin;
-use crate::crm;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::i18n::Lang;
 use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -116,7 +116,7 @@ fn interned() -> &'static Mutex<Interned> {
 /// their labels, order and hidden flags, then the custom fields.
 pub fn schema(conn: &Connection, entity: &'static Entity) -> rusqlite::Result<&'static Entity> {
     // Built from the static descriptor even when handed one already built.
-    let base = crm::find(entity.name).unwrap_or(entity);
+    let base = registry::find(entity.name).unwrap_or(entity);
     let settings = settings(conn, base.name)?;
     if settings.is_empty() {
         return Ok(base);
@@ -302,7 +302,7 @@ async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse,
         .db
         .read(move |conn| {
             let mut items = Vec::new();
-            for entity in crm::ENTITIES {
+            for entity in registry::entities() {
                 items.push(describe(&shared, conn, schema(conn, entity)?)?);
             }
             Ok(items)
@@ -410,7 +410,7 @@ fn parse_new(body: &Body) -> Result<NewField, AppError> {
 }
 
 fn entity_named(name: &str) -> Result<&'static Entity, AppError> {
-    crm::find(name).ok_or_else(AppError::not_found)
+    registry::find(name).ok_or_else(AppError::not_found)
 }
 
 /// `POST /settings/fields/{entity}`: adds a custom field (201 with the entity's fields).
@@ -695,6 +695,7 @@ mod tests {
     #[test]
     fn an_indexed_custom_field_is_filtered_and_sorted_through_its_index() {
         let mut conn = Connection::open_in_memory().unwrap();
+        crate::app::install();
         migrations::apply_up_to(&mut conn, migrations::latest_version()).unwrap();
         conn.execute(
             "INSERT INTO field_settings (entity, name, custom, kind, label_zh, label_en, position)

@@ -2,6 +2,7 @@
 //! (list, get, create, update, delete, history, search, export, meta) reads only this, so a new
 //! entity is a descriptor plus whatever rules are its own.
 
+use super::store::Caller;
 use crate::access::Rights;
 use crate::i18n::{Lang, Texts};
 use rusqlite::Connection;
@@ -276,12 +277,26 @@ pub struct Entity {
     pub instructions: &'static [&'static str],
     /// Records without an owner form a public pool (公海) that anyone with the view right may
     /// browse and claim; the ordinary list leaves them out.
-    pub pooled: bool,
+    pub pool: Option<Pool>,
 }
+
+/// The rules of a pooled entity that the engine runs on its behalf.
+#[derive(Clone, Copy)]
+pub struct Pool {
+    /// Puts one record back in the pool as the caller (rights, history, the owner's notice):
+    /// bulk release runs it per record.
+    pub release: Release,
+}
+
+pub type Release = fn(&Connection, &Caller, i64) -> Result<(), AppError>;
 
 impl Entity {
     pub fn field(&self, name: &str) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn is_pooled(&self) -> bool {
+        self.pool.is_some()
     }
 
     pub fn is_owned(&self) -> bool {

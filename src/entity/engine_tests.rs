@@ -4,6 +4,7 @@
 //! `store::create` and read through `routes::list_page`, as the API does.
 
 use super::descriptor::{Entity, Field, Kind, Visibility};
+use super::registry;
 use super::routes::{list_page, Slice};
 use super::store::{self, Caller};
 use crate::access::Rights;
@@ -44,11 +45,12 @@ const PROBES: Entity = Entity {
     check: None,
     prepare: None,
     instructions: &[],
-    pooled: false,
+    pool: None,
 };
 
 fn database() -> Connection {
     let mut conn = Connection::open_in_memory().unwrap();
+    crate::app::install();
     migrations::apply_up_to(&mut conn, migrations::latest_version()).unwrap();
     conn.execute_batch(
         "INSERT INTO departments (id, name, path, created_at, updated_at)
@@ -324,7 +326,7 @@ fn one_related_record_is_tested_by_its_parent_key() {
     let seen = |id| store::is_visible(&conn, &rights, "contacts", id).unwrap();
     assert!(!seen(1), "Acme is outside the Service department");
     assert!(seen(2));
-    let contacts = crate::crm::find("contacts").unwrap();
+    let contacts = registry::find("contacts").unwrap();
     let plan = |condition: String| -> String {
         let sql =
             format!("EXPLAIN QUERY PLAN SELECT 1 FROM contacts t WHERE t.id = 1 AND {condition}");

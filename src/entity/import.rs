@@ -15,19 +15,19 @@
 
 use super::descriptor::{Entity, Field, Kind};
 use super::picklists;
+use super::registry;
 use super::routes::{write_as, Entry, Query};
 use super::sheet::{self, Lookups, Sheet};
 use super::store::{self, Caller};
 use super::values;
 use crate::access::{Action, FieldAccess, ModuleRights, Rights};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
-use crate::crm;
 use crate::db::savepoint;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::request_lang;
+use crate::http::state::AppState;
 use crate::i18n::{Lang, Texts, Translations};
 use crate::time::{now_ms, rfc3339};
 use actix_multipart::Multipart;
@@ -788,7 +788,7 @@ async fn undo(
         if undone.is_some() {
             return Err(AppError::conflict("already_undone"));
         }
-        let entity = crm::find(&entity_name).ok_or_else(AppError::not_found)?;
+        let entity = registry::find(&entity_name).ok_or_else(AppError::not_found)?;
         let entity = super::custom::schema(tx, entity)?;
         // The importer may undo their own batch even without the delete right: what they
         // created is put back as it was, which is what they are entitled to ask.

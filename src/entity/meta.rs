@@ -3,13 +3,13 @@
 //! lists and filters from data instead of per-entity code.
 
 use super::descriptor::{Entity, Kind, Visibility};
+use super::registry;
 use super::{custom, picklists};
 use crate::access::{Action, FieldAccess, ModuleRights, Rights};
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
-use crate::crm;
 use crate::http::error::AppError;
 use crate::http::request_lang;
+use crate::http::state::AppState;
 use crate::i18n::Texts;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::Connection;
@@ -121,7 +121,7 @@ fn describe(
         "list_columns": entity.list_columns,
         "default_sort": entity.default_sort,
         "owned": entity.is_owned(),
-        "pooled": entity.pooled,
+        "pooled": entity.is_pooled(),
         "parent": parent,
         "permissions": module.json(),
         "fields": fields,
@@ -165,7 +165,7 @@ async fn meta(
                 lang,
             };
             let mut entities = Vec::new();
-            for entity in crm::ENTITIES {
+            for entity in registry::entities() {
                 if let Some(module) = rights
                     .module(entity.name)
                     .filter(|m| m.allows(Action::View))

@@ -15,6 +15,7 @@ pub mod lines;
 pub mod meta;
 pub mod picklists;
 pub mod query;
+pub mod registry;
 pub mod routes;
 pub mod search;
 pub mod sheet;

@@ -6,12 +6,12 @@
 
 use super::custom;
 use super::descriptor::{Entity, Kind};
-use crate::app::AppState;
+use super::registry;
 use crate::audit;
 use crate::auth::session::Admin;
-use crate::crm;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::i18n::Lang;
 use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -114,7 +114,7 @@ async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse,
         .db
         .read(|conn| {
             let mut items = Vec::new();
-            for entity in crm::ENTITIES {
+            for entity in registry::entities() {
                 let entity = custom::schema(conn, entity)?;
                 let mut choices = choices(conn, entity.name)?;
                 for field in picklist_fields(entity) {
@@ -207,7 +207,7 @@ async fn replace(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let (entity_name, field_name) = path.into_inner();
-    let entity = crm::find(&entity_name).ok_or_else(AppError::not_found)?;
+    let entity = registry::find(&entity_name).ok_or_else(AppError::not_found)?;
     let body = Body::parse(body.into_inner())?;
     let who = actor(&req, &admin);
     let (field, saved) = state

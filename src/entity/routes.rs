@@ -1,21 +1,21 @@
-//! The generic record API of API.md "Records", for every entity in `crm::ENTITIES`. Each handler
+//! The generic record API of API.md "Records", for every entity in `registry::entities()`. Each handler
 //! loads the caller's rights inside its database call and hands them to `store`, which applies
 //! them to every statement.
 
 use super::descriptor::Entity;
 use super::query::ListQuery;
+use super::registry;
 use super::{attachments, custom, export, history, store};
 use crate::access::{Action, ModuleRights, Rights};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
-use crate::crm;
 use crate::db::memo::Memo;
 use crate::db::query::Total;
 use crate::http::error::AppError;
 use crate::http::input::{Body, ListAnswer, ListParams};
 use crate::http::request_lang;
+use crate::http::state::AppState;
 use crate::i18n::Texts;
 use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -30,7 +30,7 @@ use std::sync::Arc;
 pub struct Target(pub &'static Entity);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for entity in crm::ENTITIES {
+    for entity in registry::entities() {
         let target = web::Data::new(Target(entity));
         cfg.service(
             web::scope(&format!("/recycle-bin/{}", entity.name))
@@ -76,7 +76,7 @@ impl Slice {
     fn conditions(self, entity: &Entity, rights: &Rights) -> Vec<String> {
         let visible = store::visible(rights, entity, "t");
         match self {
-            Slice::Active if entity.pooled => vec![
+            Slice::Active if entity.is_pooled() => vec![
                 "t.deleted_at IS NULL".into(),
                 "t.owner_id IS NOT NULL".into(),
                 visible,
@@ -422,8 +422,9 @@ mod tests {
     /// A database with one user (id 1, department 1) holding `permissions` on every module.
     fn database(scope: &str) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
+        crate::app::install();
         migrations::apply_up_to(&mut conn, migrations::latest_version()).unwrap();
-        let modules: serde_json::Map<String, Value> = crm::ENTITIES
+        let modules: serde_json::Map<String, Value> = registry::entities()
             .iter()
             .map(|e| {
                 (
@@ -451,7 +452,7 @@ mod tests {
         for scope in ["own", "department", "department_tree", "all"] {
             let conn = database(scope);
             let rights = Rights::load(&conn, 1).unwrap();
-            for entity in crm::ENTITIES {
+            for entity in registry::entities() {
                 let module = rights.module(entity.name).unwrap();
                 let keys = entity
                     .fields

@@ -1,12 +1,12 @@
 //! The global search box: every entity the caller may view, each searched with the same scoped
 //! list query as its own list, a few hits per entity.
 
+use super::registry;
 use super::routes::{list_page, Slice};
 use crate::access::{Action, Rights};
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
-use crate::crm;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -34,7 +34,7 @@ async fn search(
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
             let mut items = Vec::new();
-            for entity in crm::ENTITIES {
+            for entity in registry::entities() {
                 let Some(module) = rights
                     .module(entity.name)
                     .filter(|m| m.allows(Action::View))

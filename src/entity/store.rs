@@ -10,10 +10,10 @@
 
 use super::descriptor::{Entity, Field, Kind, Visibility, Wrote};
 use super::history;
+use super::registry;
 use super::values::{self, Refusal, Shown};
 use crate::access::{Action, FieldAccess, ModuleRights, Rights};
 use crate::audit::Actor;
-use crate::crm;
 use crate::db::{locked, Cached};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::version_conflict;
@@ -107,14 +107,14 @@ pub fn tables_read(entity: &Entity) -> Vec<String> {
         format!("{}_data", entity.fts_table()),
         format!("{}_data", entity.bigram_table()),
     ];
-    for parent in parents.into_iter().filter_map(crm::find) {
+    for parent in parents.into_iter().filter_map(registry::find) {
         tables.extend(tables_read(parent));
     }
     tables
 }
 
 fn sees_every(rights: &Rights, entity: &str) -> bool {
-    crm::find(entity).is_some_and(|e| visible(rights, e, "x") == "1")
+    registry::find(entity).is_some_and(|e| visible(rights, e, "x") == "1")
 }
 
 /// The condition that the parent record `alias.field` points at is visible and not deleted:
@@ -126,7 +126,7 @@ fn parent_visible(
     (alias, field): (&str, &str),
     reach: Reach,
 ) -> String {
-    let Some(entity) = crm::find(parent) else {
+    let Some(entity) = registry::find(parent) else {
         return "0".into();
     };
     let inner = format!("{alias}p");
@@ -203,7 +203,7 @@ fn department_name(column: &str) -> String {
 }
 
 fn title_of(rights: &Rights, target: &str, column: &str) -> Option<String> {
-    let entity = crm::find(target)?;
+    let entity = registry::find(target)?;
     Some(format!(
         "(SELECT CAST(r.{title} AS TEXT) FROM {target} r WHERE r.id = {column} AND r.deleted_at IS NULL AND {})",
         visible_one(rights, entity, "r"),
@@ -415,7 +415,7 @@ pub fn is_visible(
     name: &str,
     id: i64,
 ) -> Result<bool, AppError> {
-    let Some(entity) = crm::find(name) else {
+    let Some(entity) = registry::find(name) else {
         return Ok(false);
     };
     let sql = format!(
@@ -787,7 +787,7 @@ pub fn create(
         columns.extend(["owner_id", "department_id"]);
         sql_values.push(Sql::Integer(owner));
         sql_values.push(department.map_or(Sql::Null, Sql::Integer));
-        if entity.pooled {
+        if entity.is_pooled() {
             // The pool rules count from when the owner got the record; owner changes keep it
             // by trigger (migration 005), a new record has had its owner since now.
             columns.push("owned_at");
@@ -1050,7 +1050,7 @@ pub fn transfer_all(
     to_department: Option<i64>,
 ) -> Result<Map<String, Value>, AppError> {
     let mut counts = Map::new();
-    for entity in crm::ENTITIES.iter().filter(|e| e.is_owned()) {
+    for entity in registry::entities().iter().filter(|e| e.is_owned()) {
         let mut stmt = tx.prepare(&format!(
             "SELECT id, department_id FROM {} WHERE owner_id = ?1",
             entity.name

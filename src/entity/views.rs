@@ -3,12 +3,12 @@
 //! against the entity's list query when saved, so a stored view always opens.
 
 use super::query::ListQuery;
+use super::registry;
 use crate::access::Action;
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
-use crate::crm;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
+use crate::http::state::AppState;
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpResponse};
 use rusqlite::{params, Connection};
@@ -72,7 +72,7 @@ fn parse(
     let rights = crate::access::Rights::load(conn, user.id)?;
     let entity = body
         .text("entity")
-        .and_then(crm::find)
+        .and_then(registry::find)
         .filter(|e| rights.can(e.name, Action::View))
         .map(|e| super::custom::schema(conn, e))
         .transpose()?;

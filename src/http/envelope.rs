@@ -3,7 +3,7 @@
 
 use super::error::{from_status, AppError};
 use super::{request_lang, RequestId};
-use crate::app::AppState;
+use crate::http::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};

@@ -6,6 +6,7 @@ pub mod error;
 pub mod input;
 pub mod metrics;
 pub mod openapi;
+pub mod state;
 
 use crate::i18n::Lang;
 use actix_web::{HttpMessage, HttpRequest};

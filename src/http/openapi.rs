@@ -1,10 +1,10 @@
 //! `GET /api/v1/openapi.json`: an OpenAPI 3 description of the whole API. The record routes and
 //! their schemas come from the entity descriptors, so every entity is described the moment it
-//! is listed in `crm::ENTITIES`; the other routes are listed below (a test compares this list
+//! is listed in `registry::entities()`; the other routes are listed below (a test compares this list
 //! with the routes the source registers, so it cannot fall behind).
 
-use crate::crm;
 use crate::entity::descriptor::{Entity, Kind};
+use crate::entity::registry;
 use actix_web::HttpResponse;
 use serde_json::{json, Map, Value};
 
@@ -557,7 +557,7 @@ fn entity_paths(paths: &mut Map<String, Value>, entity: &Entity) {
 pub fn document() -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
-    for entity in crm::ENTITIES {
+    for entity in registry::entities() {
         entity_paths(&mut paths, entity);
         schemas.insert(entity.name.into(), record_schema(entity));
     }

@@ -1,12 +1,12 @@
 //! `GET /api/v1/audit-log`: the operation log for administrators, newest first, filtered by
 //! user, action, entity and a date range read in the company's time zone.
 
-use crate::app::AppState;
 use crate::auth::session::Admin;
 use crate::auth::users::company_zone;
 use crate::db::query::Conditions;
 use crate::http::error::AppError;
 use crate::http::input::ListParams;
+use crate::http::state::AppState;
 use crate::time::rfc3339;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};

@@ -3,11 +3,11 @@
 //! paths of its subtree in the same transaction.
 
 use super::actor;
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::{Admin, CurrentUser};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::{version_conflict, Body};
+use crate::http::state::AppState;
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};

@@ -3,11 +3,11 @@
 //! names found in the backup directory, so no request can reach another file.
 
 use super::actor;
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::Admin;
 use crate::db::{backup, migrations};
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use crate::time::rfc3339;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};

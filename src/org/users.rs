@@ -3,7 +3,6 @@
 //! neither be frozen nor lose the role, so the company can never lock itself out.
 
 use super::{actor, departments};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::session::{self, Admin, CurrentUser};
 use crate::auth::{passwords, users as accounts};
@@ -11,6 +10,7 @@ use crate::db::query::{like_pattern, Conditions};
 use crate::entity::store;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::{version_conflict, Body, ListParams};
+use crate::http::state::AppState;
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::{params, Connection, OptionalExtension};
