@@ -10,6 +10,7 @@ use crate::http::error::{AppError, FieldErrors};
 use crate::http::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -110,11 +111,7 @@ async fn run_setup(
             let who = actor(id, &input.username, ip.clone());
             audit::record(tx, &who, "setup", None, json!({ "company": input.company }))?;
             let (token, csrf) = session::create(tx, id, ip, agent)?;
-            Ok((
-                token,
-                csrf,
-                users::profile(tx, id, &registry::module_names())?,
-            ))
+            Ok((token, csrf, profile(tx, id)?))
         })
         .await?;
     Ok(signed_in(&state, StatusCode::CREATED, &token, csrf, user))
@@ -197,11 +194,7 @@ async fn login(
             }
             let (token, csrf) = session::create(tx, account.id, ip_string, agent)?;
             audit::record(tx, &who, "login", None, json!({}))?;
-            Ok((
-                token,
-                csrf,
-                users::profile(tx, account.id, &registry::module_names())?,
-            ))
+            Ok((token, csrf, profile(tx, account.id)?))
         })
         .await?;
     Ok(signed_in(&state, StatusCode::OK, &token, csrf, user))
@@ -238,19 +231,13 @@ async fn current_session(
         return Ok(HttpResponse::Ok().json(json!({ "user": null })));
     };
     let id = user.id;
-    let profile = state
-        .db
-        .read(move |conn| users::profile(conn, id, &registry::module_names()))
-        .await?;
+    let profile = state.db.read(move |conn| profile(conn, id)).await?;
     Ok(HttpResponse::Ok().json(json!({ "user": profile, "csrf_token": user.csrf_token })))
 }
 
 async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = user.id;
-    let mut profile = state
-        .db
-        .read(move |conn| users::profile(conn, id, &registry::module_names()))
-        .await?;
+    let mut profile = state.db.read(move |conn| profile(conn, id)).await?;
     profile["csrf_token"] = json!(user.csrf_token);
     Ok(HttpResponse::Ok().json(profile))
 }
@@ -268,7 +255,7 @@ async fn update_me(
         .db
         .write(move |tx| {
             users::update_preferences(tx, id, &changes)?;
-            users::profile(tx, id, &registry::module_names())
+            profile(tx, id)
         })
         .await?;
     profile["csrf_token"] = json!(user.csrf_token);
@@ -322,4 +309,9 @@ async fn change_password(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's own view (`users::profile`) with their rights on every module.
+fn profile(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
+    users::profile(conn, user_id, &registry::module_names())
 }

@@ -1,4 +1,4 @@
-//! The generic record API of API.md "Records", for every entity in `registry::entities()`. Each handler
+//! The generic record API of API.md "Records", for every entity in the registry. Each handler
 //! loads the caller's rights inside its database call and hands them to `store`, which applies
 //! them to every statement.
 

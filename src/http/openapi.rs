@@ -1,7 +1,7 @@
 //! `GET /api/v1/openapi.json`: an OpenAPI 3 description of the whole API. The record routes and
 //! their schemas come from the entity descriptors, so every entity is described the moment it
-//! is listed in `registry::entities()`; the other routes are listed below (a test compares this list
-//! with the routes the source registers, so it cannot fall behind).
+//! is registered (`crm::registry`); the other routes are listed below (a test compares this
+//! list with the routes the source registers, so it cannot fall behind).
 
 use crate::entity::descriptor::{Entity, Kind};
 use crate::entity::registry;
