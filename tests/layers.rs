@@ -263,15 +263,16 @@ fn resolve(path: &str, parent: &str) -> Option<String> {
     Some(join(&base, rest))
 }
 
-/// Each upward import of the files given (path relative to `src/`, text), as
-/// "file: names path (floor) from floor".
+/// Each upward import of the files given (path relative to `src/`, text), and each module on
+/// no floor, as one line naming the file, the module, the path and both floors.
 fn violations(files: &BTreeMap<String, String>) -> Vec<String> {
     let mut test_only = Vec::new();
     let mut shipped = BTreeMap::new();
     for (relative, source) in files {
         let module = module_path(relative);
         let (code, tests) = shipped_code(source);
-        // `mod x;` declares `module::x`, in a `mod.rs` and in a file such as `entity/store.rs`.
+        // `mod x;` declares `module::x`, in a `mod.rs` and in a file such as `entity/store.rs`
+        // (the crate root declares no test-only module).
         test_only.extend(tests.into_iter().map(|t| join(&module, &t)));
         shipped.insert(relative.clone(), (module, code));
     }

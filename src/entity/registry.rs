@@ -29,9 +29,9 @@ static INSTALLED: OnceLock<Registry> = OnceLock::new();
 /// Installs the registry, and the engine's SQL functions on every connection the database
 /// opens. Several servers in one process (the tests) install the same registry; the first
 /// stays.
-pub fn install(registry: Registry) -> &'static Registry {
+pub fn install(registry: Registry) {
     crate::db::set_sql_functions(bigrams::register);
-    INSTALLED.get_or_init(|| registry)
+    INSTALLED.get_or_init(|| registry);
 }
 
 fn installed() -> &'static Registry {
