@@ -60,6 +60,7 @@ impl Application {
             metrics: Metrics::default(),
             i18n,
             config,
+            closing: Default::default(),
         });
         let shared = state.clone();
         let server = HttpServer::new(move || {
@@ -73,6 +74,8 @@ impl Application {
         })
         .workers(workers)
         .shutdown_timeout(10)
+        // Signals are handled by `run_until_stopped`, which ends the live streams first.
+        .disable_signals()
         .listen(listener)
         .map_err(|e| e.to_string())?
         .run();
@@ -88,15 +91,20 @@ impl Application {
         self.port
     }
 
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    pub fn handle(&self) -> StopHandle {
+        StopHandle {
+            server: self.server.handle(),
+            state: self.state.clone(),
+        }
     }
 
     /// Serves until stopped (SIGINT/SIGTERM or a handle), running housekeeping alongside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let signals = actix_web::rt::spawn(stop_on_signal(self.handle()));
         let housekeeping = actix_web::rt::spawn(expire_sessions_hourly(self.state.clone()));
         let pool_rules = actix_web::rt::spawn(crm::pool::apply_rules_hourly(self.state.clone()));
         let result = self.server.await;
+        signals.abort();
         housekeeping.abort();
         pool_rules.abort();
         if let Err(error) = self.state.db.checkpoint() {
@@ -104,6 +112,38 @@ impl Application {
         }
         result
     }
+}
+
+/// Stops a running server: the live streams end first, then requests in flight finish.
+#[derive(Clone)]
+pub struct StopHandle {
+    server: ServerHandle,
+    state: web::Data<AppState>,
+}
+
+impl StopHandle {
+    pub async fn stop(&self, graceful: bool) {
+        self.state.closing.close();
+        self.server.stop(graceful).await;
+    }
+}
+
+/// A graceful stop on SIGINT (Ctrl-C) or SIGTERM (systemd, docker stop).
+async fn stop_on_signal(handle: StopHandle) {
+    use actix_web::rt::signal;
+    let interrupt = Box::pin(signal::ctrl_c());
+    match signal::unix::signal(signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            let terminated = Box::pin(terminate.recv());
+            futures_util::future::select(interrupt, terminated).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+            let _ = interrupt.await;
+        }
+    }
+    tracing::info!("stopping: finishing the requests in flight");
+    handle.stop(true).await;
 }
 
 async fn expire_sessions_hourly(state: web::Data<AppState>) {
@@ -165,6 +205,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::custom::configure)
                 .configure(entity::import::configure)
                 .configure(entity::attachments::configure)
+                .configure(entity::notifications::configure)
+                .configure(entity::comments::configure)
                 .configure(crm::configure)
                 // Last: `/{entity}` routes must not shadow the specific ones above.
                 .configure(entity::routes::configure)

@@ -7,6 +7,8 @@ import { currentPath, navigate, resolve, route } from './router.js';
 import { loadUser, preferredLanguage, session, setUser } from './session.js';
 import { errorState } from './ui.js';
 import { createShell } from './pages/shell.js';
+import { disconnectNotifications } from './notifications.js';
+import { notificationsPage } from './pages/notifications.js';
 import { setupPage } from './pages/setup.js';
 import { loginPage } from './pages/login.js';
 import { homePage } from './pages/home.js';
@@ -44,6 +46,7 @@ route('/sales', salesAnalyticsPage);
 route('/targets', targetsPage);
 route('/pool', listPage('customers', { pool: true }));
 route('/search', searchPage);
+route('/notifications', notificationsPage);
 // Every entity of the engine: its list, a new-record address and its record page.
 const ENTITIES = ['customers', 'contacts', 'followups', 'leads', 'opportunities', 'products', 'contracts',
   'payment_plans', 'payments', 'invoices', 'tasks'];
@@ -60,6 +63,7 @@ async function signOut() {
   try {
     await api('POST', '/auth/logout');
   } finally {
+    disconnectNotifications();
     setUser(null);
     shell = null;
     navigate('/login');
@@ -109,6 +113,7 @@ async function boot() {
   }
   onUnauthenticated(() => {
     if (!session.user) return;
+    disconnectNotifications();
     setUser(null);
     shell = null;
     if (!resolve().options.public) navigate(`/login?next=${encodeURIComponent(currentPath().path)}`, { replace: true });

@@ -188,7 +188,8 @@ export function loadInto(container, load, draw) {
 
 export function toast(message, kind = 'ok') {
   const host = document.getElementById('toasts');
-  const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, icon(kind === 'ok' ? 'check' : 'alert'), h('span', {}, message));
+  const symbol = { ok: 'check', info: 'bell' }[kind] || 'alert';
+  const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, icon(symbol), h('span', {}, message));
   host.append(el);
   // Quick successive saves keep only the latest few on screen.
   while (host.children.length > 3) host.firstElementChild.remove();

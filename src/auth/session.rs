@@ -219,6 +219,33 @@ fn lookup_token(
     .optional()
 }
 
+/// Whether the credential `user` signed in with still admits them: the account is not frozen
+/// and the session or token is not gone. A response that outlives its request (a live stream)
+/// asks this again as it goes.
+pub fn still_admitted(conn: &Connection, user: &CurrentUser) -> rusqlite::Result<bool> {
+    let active: bool = conn
+        .one(
+            "SELECT frozen = 0 FROM users WHERE id = ?1",
+            [user.id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false);
+    let credential_kept: bool = match &user.credential {
+        Credential::Session(hash) => conn.one(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE token_hash = ?1)",
+            [hash],
+            |r| r.get(0),
+        )?,
+        Credential::Token(id) => conn.one(
+            "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?,
+    };
+    Ok(active && credential_kept)
+}
+
 /// Constant-time comparison, so the CSRF check leaks nothing through timing.
 fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()

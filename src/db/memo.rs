@@ -7,11 +7,15 @@
 //! filed under a count no newer than its data: a write committed meanwhile raises the count
 //! and the next reader computes afresh. A commit of another process (`kehu import` beside the
 //! server) is noticed by the writer within a second and makes every answer stale.
+//!
+//! Whoever must act when a table changes, rather than answer a question about it, `watch`es
+//! it: a live stream of notifications sleeps until a commit touches `notifications`.
 
 use super::locked;
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
 /// Answers kept at most; past it the memo starts over (a scope, filter or pipeline each makes
 /// its own key, so does each signed-in session, and none is worth more memory than this).
@@ -29,13 +33,19 @@ pub struct Memo {
     /// One lock per key being computed, so that sixteen people opening the board at once
     /// compute it once (and hold one set of temporary sort trees, not sixteen).
     computing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// The tables someone waits on, each with the count of commits that changed it.
+    watched: Mutex<HashMap<String, watch::Sender<u64>>>,
 }
 
 impl Memo {
     /// Counts one more commit for each of `tables` (called once the commit is durable).
     pub fn changed(&self, tables: &mut HashSet<String>) {
         let mut commits = locked(&self.commits);
+        let watched = locked(&self.watched);
         for table in tables.drain() {
+            if let Some(watcher) = watched.get(&table) {
+                watcher.send_modify(|count| *count += 1);
+            }
             *commits.entry(table).or_default() += 1;
         }
     }
@@ -44,6 +54,18 @@ impl Memo {
     /// tables the server cannot know.
     pub fn changed_outside(&self) {
         *locked(&self.commits).entry(OUTSIDE.into()).or_default() += 1;
+        for watcher in locked(&self.watched).values() {
+            watcher.send_modify(|count| *count += 1);
+        }
+    }
+
+    /// A receiver that sees a change after every commit that touched `table` (or may have:
+    /// another process's).
+    pub fn watch(&self, table: &str) -> watch::Receiver<u64> {
+        locked(&self.watched)
+            .entry(table.to_string())
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
     }
 
     /// A number that grows whenever any of `tables` changes.
@@ -141,6 +163,19 @@ mod tests {
         assert_eq!(ask(&memo), 2);
         memo.changed_outside();
         assert_eq!(ask(&memo), 3);
+    }
+
+    #[test]
+    fn a_watcher_wakes_for_its_table_and_for_outside_commits() {
+        let memo = Memo::default();
+        let mut watcher = memo.watch("n");
+        memo.changed(&mut HashSet::from(["other".to_string()]));
+        assert!(!watcher.has_changed().unwrap());
+        memo.changed(&mut HashSet::from(["n".to_string(), "other".to_string()]));
+        assert!(watcher.has_changed().unwrap());
+        watcher.mark_unchanged();
+        memo.changed_outside();
+        assert!(watcher.has_changed().unwrap());
     }
 
     #[test]

@@ -124,6 +124,8 @@ fn describe(
         "pooled": entity.is_pooled(),
         "parent": parent,
         "permissions": module.json(),
+        // What the engine gives every record of every entity, each at `/{entity}/{id}/{name}`.
+        "capabilities": ["history", "attachments", "comments"],
         "fields": fields,
     }))
 }
@@ -148,6 +150,14 @@ fn lookup_options(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Value>
         .collect();
     options
 }
+
+/// The engine's services beside the entities and where each lives, for clients that discover
+/// what the server does (openapi.json describes their routes).
+const SERVICES: &[(&str, &str)] = &[
+    ("search", "/api/v1/search"),
+    ("notifications", "/api/v1/notifications"),
+    ("comments", "/api/v1/comments"),
+];
 
 async fn meta(
     req: HttpRequest,
@@ -177,5 +187,9 @@ async fn meta(
             Ok(entities)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "entities": entities })))
+    let services: serde_json::Map<String, Value> = SERVICES
+        .iter()
+        .map(|(name, path)| (name.to_string(), json!(path)))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "entities": entities, "services": services })))
 }

@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod bigrams;
 pub mod bulk;
+pub mod comments;
 pub mod custom;
 pub mod descriptor;
 #[cfg(test)]
@@ -13,6 +14,7 @@ pub mod history;
 pub mod import;
 pub mod lines;
 pub mod meta;
+pub mod notifications;
 pub mod picklists;
 pub mod query;
 pub mod registry;

@@ -5,7 +5,7 @@
 use super::descriptor::Entity;
 use super::query::ListQuery;
 use super::registry;
-use super::{attachments, custom, export, history, store};
+use super::{attachments, comments, custom, export, history, store};
 use crate::access::{Action, ModuleRights, Rights};
 use crate::audit::Actor;
 use crate::auth::session::CurrentUser;
@@ -53,7 +53,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{id}", web::delete().to(remove))
                 .route("/{id}/history", web::get().to(history))
                 .route("/{id}/attachments", web::get().to(attachments::list))
-                .route("/{id}/attachments", web::post().to(attachments::upload)),
+                .route("/{id}/attachments", web::post().to(attachments::upload))
+                .route("/{id}/comments", web::get().to(comments::list))
+                .route("/{id}/comments", web::post().to(comments::create)),
         );
     }
 }

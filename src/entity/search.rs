@@ -1,5 +1,6 @@
 //! The global search box: every entity the caller may view, each searched with the same scoped
-//! list query as its own list, a few hits per entity.
+//! list query as its own list, a few hits per entity; and what people said in comments on the
+//! records the caller may view.
 
 use super::registry;
 use super::routes::{list_page, Slice};
@@ -27,9 +28,9 @@ async fn search(
         .map(|q| q.trim().to_string())
         .unwrap_or_default();
     if q.is_empty() {
-        return Ok(HttpResponse::Ok().json(json!({ "items": [] })));
+        return Ok(HttpResponse::Ok().json(json!({ "items": [], "comments": [] })));
     }
-    let items = state
+    let answer = state
         .db
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
@@ -64,10 +65,17 @@ async fn search(
                     }));
                 }
             }
-            Ok(items)
+            let mut said = super::comments::search(conn, &rights, &q, HITS_PER_ENTITY as i64)?;
+            for hit in &mut said {
+                let entity = hit["entity"].as_str().unwrap_or_default().to_string();
+                let record = hit["record_id"].as_i64().unwrap_or_default();
+                hit["title"] = json!(super::comments::record_title(conn, &entity, record)?);
+            }
+            Ok((items, said))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    let (items, comments) = answer;
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "comments": comments })))
 }
 
 fn text_of(value: &Value) -> Value {

@@ -361,6 +361,42 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "attachments",
         "Remove",
     ),
+    (
+        "patch",
+        "/api/v1/comments/{id}",
+        "comments",
+        "Edit own comment (body, mentions) within 15 minutes",
+    ),
+    (
+        "delete",
+        "/api/v1/comments/{id}",
+        "comments",
+        "Remove a comment (its author or an administrator)",
+    ),
+    (
+        "get",
+        "/api/v1/notifications",
+        "notifications",
+        "Own notifications, newest first (unread=true for unread only); `unread` counts them",
+    ),
+    (
+        "get",
+        "/api/v1/notifications/stream",
+        "notifications",
+        "Server-Sent Events: `notification` (id = notification id) and `unread` events; resumes after Last-Event-ID or ?after=",
+    ),
+    (
+        "post",
+        "/api/v1/notifications/read-all",
+        "notifications",
+        "Mark every own notification read",
+    ),
+    (
+        "post",
+        "/api/v1/notifications/{id}/read",
+        "notifications",
+        "Mark one own notification read",
+    ),
 ];
 
 /// A field's JSON schema as the API shows it.
@@ -537,6 +573,22 @@ fn entity_paths(paths: &mut Map<String, Value>, entity: &Entity) {
         operation(
             name,
             "Attach a file (multipart: file, at most 10 MB)",
+            "post",
+        ),
+    );
+    add(
+        paths,
+        "get",
+        &format!("{one}/comments"),
+        operation(name, "Comments, oldest first", "get"),
+    );
+    add(
+        paths,
+        "post",
+        &format!("{one}/comments"),
+        operation(
+            name,
+            "Comment (body, mentions: user ids who are notified)",
             "post",
         ),
     );

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
 use crate::i18n::{Lang, Translations};
+use tokio::sync::watch;
 
 /// Everything a request may need, built once at start and shared by all workers.
 pub struct AppState {
@@ -16,4 +17,26 @@ pub struct AppState {
     pub throttle: Throttle,
     pub metrics: Metrics,
     pub default_lang: Lang,
+    pub closing: Closing,
+}
+
+/// Tells the responses that never end by themselves (live notification streams) that the
+/// server is stopping, so a graceful stop need not wait out its timeout for them.
+pub struct Closing(watch::Sender<bool>);
+
+impl Default for Closing {
+    fn default() -> Closing {
+        Closing(watch::channel(false).0)
+    }
+}
+
+impl Closing {
+    pub fn close(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// A receiver whose value turns `true` when the server starts to stop.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
 }

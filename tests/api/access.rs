@@ -250,6 +250,19 @@ fn check_routes(
             if inside { 200 } else { 404 },
             "history: {label}"
         );
+        let comments = viewer.get(&format!("{base}/{id}/comments"));
+        assert_eq!(
+            comments.status,
+            if inside { 200 } else { 404 },
+            "comments: {label}"
+        );
+        let commented = viewer.post(&format!("{base}/{id}/comments"), json!({"body": "seen"}));
+        assert_eq!(
+            commented.status,
+            if inside { 201 } else { 404 },
+            "comment: {label}: {}",
+            commented.text
+        );
         let export = viewer.get(&format!("{base}/export?q={}", urlencode(token)));
         assert_eq!(export.status, 200, "export: {label}");
         assert_eq!(export.text.contains(token), inside, "export: {label}");
@@ -382,6 +395,48 @@ fn every_scope_admits_exactly_its_records_on_every_route() {
             &ids,
             inside,
         );
+        if name != "owner" {
+            check_mentions(&owner, &viewer, &ids, inside, name);
+        }
+    }
+}
+
+/// The owner mentions the viewer in a comment on each record: accepted and notified exactly
+/// when the viewer may open the record, refused (and nobody told) otherwise.
+fn check_mentions(owner: &Browser, viewer: &Browser, ids: &[i64], inside: bool, who: &str) {
+    let viewer_id = viewer.get("/api/v1/auth/me").body["id"].as_i64().unwrap();
+    for (case, id) in CASES.iter().zip(ids) {
+        let e = case.entity;
+        let mention = owner.post(
+            &format!("/api/v1/{e}/{id}/comments"),
+            json!({"body": format!("look, {who}"), "mentions": [viewer_id]}),
+        );
+        assert_eq!(
+            mention.status,
+            if inside { 201 } else { 422 },
+            "mention of {who} on {e}: {}",
+            mention.text
+        );
+    }
+    let told = viewer.get("/api/v1/notifications?per_page=200");
+    let about: Vec<(String, i64)> = told.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["entity"].as_str().unwrap().to_string(),
+                n["record_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    for (case, id) in CASES.iter().zip(ids) {
+        assert_eq!(
+            about.contains(&(case.entity.to_string(), *id)),
+            inside,
+            "{who} told about {}: {about:?}",
+            case.entity
+        );
     }
 }
 
@@ -424,6 +479,11 @@ fn every_missing_action_is_forbidden() {
                 ("view", user.get(&format!("{base}/{id}"))),
                 ("view", user.get(&base)),
                 ("view", user.get(&format!("{base}/{id}/history"))),
+                ("view", user.get(&format!("{base}/{id}/comments"))),
+                (
+                    "view",
+                    user.post(&format!("{base}/{id}/comments"), json!({"body": "no"})),
+                ),
                 (
                     "create",
                     user.post(&base, (case.body)(&made, &format!("Forbidden {missing}"))),

@@ -20,7 +20,7 @@ pub struct TestApp {
     pub address: String,
     pub dir: TempDir,
     pub config: Config,
-    handle: Option<actix_web::dev::ServerHandle>,
+    handle: Option<kehu::app::StopHandle>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -231,6 +231,17 @@ impl Browser {
 
     pub fn put(&self, path: &str, body: Value) -> Answer {
         self.request(Method::PUT, path, Some(body))
+    }
+
+    /// The same browser (its cookies and CSRF token) talking to a server at another address:
+    /// the one restarted over the same data directory.
+    pub fn at(&self, base: &str) -> Browser {
+        Browser {
+            base: base.to_string(),
+            client: self.client.clone(),
+            csrf: self.csrf.clone(),
+            language: self.language,
+        }
     }
 
     /// Signs in; on success keeps the CSRF token for later state-changing requests.

@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod collaboration;
 mod custom_fields;
 mod demo;
 mod http_basics;

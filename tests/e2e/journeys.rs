@@ -237,6 +237,89 @@ pub fn user_text_is_never_markup(run: &mut Run) {
     assert_eq!(images, json!(0), "the name became an element");
 }
 
+const COMMENT: &str = "请审核报价";
+const REPLY: &str = "报价已批，可以发给客户";
+
+/// Journey 7: the rep mentions the manager in a comment on the customer through the mention
+/// picker; the manager (signed in elsewhere) answers mentioning the rep, and the rep's bell
+/// counts it live, without a reload; the notification opens the customer.
+pub fn colleagues_talk_on_a_record(run: &mut Run) {
+    run.user_data
+        .extend([COMMENT, REPLY, ADMIN_NAME, "王", "西湖"].map(String::from));
+    let b = &run.browser;
+    b.goto(&run.url("/customers"));
+    b.click(&b.wait_text(".record-link", CUSTOMER));
+    b.wait_text(".record-header h1", CUSTOMER);
+    let customer: i64 = b
+        .current_url()
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("the record's id in the address");
+    let box_ = b.wait("#comments textarea");
+    b.type_into(&box_, "@王");
+    b.wait_text(".mention-picker li[role=option]", ADMIN_NAME);
+    b.keys(&box_, "\u{E007}");
+    b.keys(&box_, COMMENT);
+    b.click(&b.wait("#comments button[type=submit]"));
+    b.wait_text(".comment .mention", &format!("@{ADMIN_NAME}"));
+    b.wait_text(".comment-body", COMMENT);
+    run.check_page("a comment with a mention");
+
+    manager_replies(run, customer);
+    b.wait_text(".comment-body", REPLY);
+    let count = b.wait_text(".bell-count", "1");
+    assert!(b.displayed(&count), "the bell shows the unread count");
+    b.click(&b.wait(".bell"));
+    let notice = b.wait_text(".bell-panel .notice-unread", REPLY);
+    run.check_page("the bell's panel");
+    run.shoot("notifications");
+    b.click(&notice);
+    b.wait_text(".record-header h1", CUSTOMER);
+    b.goto(&run.url("/notifications"));
+    b.wait_text(".notices-page .notice", REPLY);
+    assert!(
+        b.all(".notices-page .notice-unread").is_empty(),
+        "opened means read"
+    );
+    run.check_page("notifications page");
+}
+
+/// The administrator, in a browser of their own (the API, as the UI calls it), answers on
+/// the customer mentioning the rep.
+fn manager_replies(run: &Run, customer: i64) {
+    let client = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("a client");
+    let url = |path: &str| format!("{}/api/v1{path}", run.server.url);
+    let login: serde_json::Value = client
+        .post(url("/auth/login"))
+        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+        .send()
+        .and_then(|r| r.json())
+        .expect("the administrator signs in");
+    let csrf = login["csrf_token"]
+        .as_str()
+        .expect("a CSRF token")
+        .to_string();
+    let found: serde_json::Value = client
+        .get(url("/directory?q=rep1"))
+        .send()
+        .and_then(|r| r.json())
+        .expect("the directory answers");
+    let rep = found["items"][0]["id"]
+        .as_i64()
+        .expect("the rep is a colleague");
+    let said = client
+        .post(url(&format!("/customers/{customer}/comments")))
+        .header("X-CSRF-Token", csrf)
+        .json(&json!({ "body": format!("@{REP_NAME} {REPLY}"), "mentions": [rep] }))
+        .send()
+        .expect("the reply is sent");
+    assert_eq!(said.status().as_u16(), 201, "{:?}", said.text());
+}
+
 /// Journey 5: A wrong password shows the translated message; throttling shows the wait time.
 pub fn sign_in_errors_are_explained(run: &mut Run) {
     let b = &run.browser;

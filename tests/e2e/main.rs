@@ -286,6 +286,7 @@ fn run_all(lang: &'static str, screen: Screen) {
     run.journey("2-organisation", journeys::admin_creates_a_team_and_a_user);
     run.journey("3-customer-day", journeys::a_rep_works_a_customer);
     run.journey("4-user-text", journeys::user_text_is_never_markup);
+    run.journey("7-colleagues-talk", journeys::colleagues_talk_on_a_record);
     // Before the sign-in errors, which lock this address out for a while.
     run.journey("6-sales-week", journeys::a_sales_manager_runs_the_pipeline);
     run.journey("5-sign-in-errors", journeys::sign_in_errors_are_explained);

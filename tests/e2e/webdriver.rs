@@ -219,6 +219,11 @@ impl Browser {
 
     pub fn type_into(&self, element: &Element, text: &str) {
         self.post(&format!("/element/{}/clear", element.0), json!({}));
+        self.keys(element, text);
+    }
+
+    /// Types `text` where the caret is, after what the element already holds.
+    pub fn keys(&self, element: &Element, text: &str) {
         self.post(
             &format!("/element/{}/value", element.0),
             json!({ "text": text }),

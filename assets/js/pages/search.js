@@ -17,7 +17,7 @@ export function searchPage(params, query) {
     mount(results, loading());
     try {
       const [meta, answer] = await Promise.all([loadMeta(), api('GET', `/search?q=${encodeURIComponent(q)}`)]);
-      if (!answer.items.length) {
+      if (!answer.items.length && !answer.comments?.length) {
         mount(results, emptyState('search', t('search.none', { q })));
         return;
       }
@@ -30,7 +30,12 @@ export function searchPage(params, query) {
         h('h2', { class: 'card-title' }, meta.get(entity)?.label || entity),
         h('ul', { class: 'result-list' }, items.map((item) => h('li', {},
           h('a', { href: `#${recordPath(entity, item.id)}` }, h('strong', {}, item.title ?? `#${item.id}`)),
-          item.subtitle ? h('span', { class: 'muted' }, ` · ${item.subtitle}`) : null))))));
+          item.subtitle ? h('span', { class: 'muted' }, ` · ${item.subtitle}`) : null))))),
+      answer.comments?.length ? h('section', { class: 'card' },
+        h('h2', { class: 'card-title' }, t('search.comments')),
+        h('ul', { class: 'result-list' }, answer.comments.map((hit) => h('li', {},
+          h('a', { href: `#${recordPath(hit.entity, hit.record_id)}` }, h('strong', {}, hit.excerpt)),
+          h('span', { class: 'muted' }, ` · ${meta.get(hit.entity)?.label_one || hit.entity} · ${t('search.comment_by', { author: hit.author || '—', title: hit.title })}`))))) : null);
     } catch (error) {
       mount(results, errorState(error, run));
     }

@@ -5,6 +5,7 @@ import { language, t } from '../i18n.js';
 import { savePreferences, session } from '../session.js';
 import { navigate } from '../router.js';
 import { toast, errorText } from '../ui.js';
+import { bell, connectNotifications } from '../notifications.js';
 
 // Modules add their entries here as they are built; nothing unbuilt is listed.
 // `admin: true` entries are shown to administrators only (the server refuses others anyway).
@@ -119,11 +120,13 @@ function header(toggleNav, rerender, onSignOut) {
           title: t(`shell.font_${size}`),
           on: { click: () => save({ font_size: size }, rerender) },
         }, 'A'))),
+      bell(),
       userMenu(onSignOut)));
 }
 
 /** Builds the shell; `show(node, path)` puts a page in the content area. */
 export function createShell({ rerender, onSignOut }) {
+  connectNotifications();
   let root;
   const toggleNav = () => root.classList.toggle('nav-open');
   const closeNav = () => root.classList.remove('nav-open');

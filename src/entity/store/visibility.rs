@@ -1,7 +1,7 @@
 //! The data-scope condition in every statement that reads a record table, and the test of
 //! whether the caller sees one record (see the module comment of `store` for related records).
 
-use crate::access::Rights;
+use crate::access::{Action, Rights};
 use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Visibility};
 use crate::entity::registry;
@@ -59,6 +59,29 @@ fn condition(rights: &Rights, entity: &Entity, alias: &str, reach: Reach) -> Str
                 .join(" OR ");
             format!("({any})")
         }
+    }
+}
+
+/// The condition that the columns `entity_column` and `id_column` of a row that points at a
+/// record of any entity (a notification, a comment) name a record the caller may view: an
+/// entity their role lets them view, a record in their scope, not in the recycle bin.
+pub fn names_visible(rights: &Rights, (entity_column, id_column): (&str, &str)) -> String {
+    let any: Vec<String> = registry::entities()
+        .iter()
+        .filter(|entity| rights.can(entity.name, Action::View))
+        .map(|entity| {
+            let name = entity.name;
+            format!(
+                "({entity_column} = '{name}' AND EXISTS (SELECT 1 FROM {name} v WHERE v.id = {id_column} \
+                 AND v.deleted_at IS NULL AND {}))",
+                visible_one(rights, entity, "v")
+            )
+        })
+        .collect();
+    if any.is_empty() {
+        "0".into()
+    } else {
+        format!("({})", any.join(" OR "))
     }
 }
 

@@ -11,6 +11,7 @@ import { badge, confirmAction, createForm, emptyState, errorState, errorText, lo
 import { can, display, labelOf, loadMeta, optionLabel, describe, recordPath } from '../../meta.js';
 import { canAssign, openRecordForm } from './form.js';
 import { recordActions, recordSections } from './sales.js';
+import { commentsSection } from './comments.js';
 
 export function recordPage(entityName) {
   return (params) => {
@@ -188,7 +189,7 @@ function recordView(meta, entity, record, refresh) {
     h('nav', { class: 'crumbs' }, entity.parent ? null : h('a', { href: `#/${entity.name}` }, entity.label)),
     headerBlock(entity, record, refresh, [...recordActions(entity, record, refresh), ...quick]),
     h('div', { class: 'record-columns' },
-      h('div', { class: 'record-main' }, recordSections(entity, record, refresh), related.map((r) => r.el)),
+      h('div', { class: 'record-main' }, recordSections(entity, record, refresh), related.map((r) => r.el), commentsSection(entity, record)),
       h('div', { class: 'record-side' }, h('section', { class: 'card' }, h('h2', { class: 'card-title' }, t('records.details')), details(entity, record)), historySection(entity, record))));
 }
 
