@@ -9,6 +9,7 @@ import { errorState } from './ui.js';
 import { createShell } from './pages/shell.js';
 import { disconnectNotifications } from './notifications.js';
 import { notificationsPage } from './pages/notifications.js';
+import { announcementPage, announcementsPage } from './pages/announcements.js';
 import { setupPage } from './pages/setup.js';
 import { loginPage } from './pages/login.js';
 import { homePage } from './pages/home.js';
@@ -47,6 +48,8 @@ route('/targets', targetsPage);
 route('/pool', listPage('customers', { pool: true }));
 route('/search', searchPage);
 route('/notifications', notificationsPage);
+route('/announcements', announcementsPage);
+route('/announcements/:id', announcementPage);
 // Every entity of the engine: its list, a new-record address and its record page.
 const ENTITIES = ['customers', 'contacts', 'followups', 'leads', 'opportunities', 'products', 'contracts',
   'payment_plans', 'payments', 'invoices', 'tasks'];

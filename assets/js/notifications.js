@@ -50,6 +50,7 @@ export function disconnectNotifications() {
 
 /** Where a notification leads: its record, else the notifications page. */
 export function notificationPath(notification) {
+  if (notification.kind === 'announcement') return `/announcements/${notification.params.announcement_id}`;
   return notification.entity && notification.record_id
     ? recordPath(notification.entity, notification.record_id)
     : '/notifications';

@@ -1,5 +1,6 @@
 //! The business modules. Each is a descriptor on the entity engine plus its own rules.
 
+pub mod announcements;
 pub mod contacts;
 pub mod contracts;
 pub mod customers;
@@ -44,6 +45,7 @@ pub fn registry() -> Registry {
 /// such as `/opportunities/board` are not taken for record ids.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(followups::configure)
+        .configure(announcements::configure)
         .configure(customers::configure)
         .configure(pool::configure)
         .configure(leads::configure)

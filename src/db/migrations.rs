@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/011_owned_at_on_insert.sql"),
     include_str!("migrations/012_list_indexes.sql"),
     include_str!("migrations/013_collaboration.sql"),
+    include_str!("migrations/014_announcements.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -157,6 +157,7 @@ const SERVICES: &[(&str, &str)] = &[
     ("search", "/api/v1/search"),
     ("notifications", "/api/v1/notifications"),
     ("comments", "/api/v1/comments"),
+    ("announcements", "/api/v1/announcements"),
 ];
 
 async fn meta(

@@ -392,6 +392,36 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Mark every own notification read",
     ),
     (
+        "get",
+        "/api/v1/announcements",
+        "announcements",
+        "Announcements received (box=received) or sent (box=sent)",
+    ),
+    (
+        "post",
+        "/api/v1/announcements",
+        "announcements",
+        "Send an announcement (title, body; everyone, department_ids, role_ids, user_ids)",
+    ),
+    (
+        "get",
+        "/api/v1/announcements/{id}",
+        "announcements",
+        "One announcement (recipients, its author, administrators)",
+    ),
+    (
+        "post",
+        "/api/v1/announcements/{id}/read",
+        "announcements",
+        "Mark a received announcement read",
+    ),
+    (
+        "get",
+        "/api/v1/announcements/{id}/receipts",
+        "announcements",
+        "Who has read it and who has not (its author, administrators)",
+    ),
+    (
         "post",
         "/api/v1/notifications/{id}/read",
         "notifications",

@@ -498,3 +498,139 @@ fn the_stream_pushes_live_and_resumes_after_a_reconnect_and_a_restart() {
         .contains("after the restart"));
     back.quiet("notification");
 }
+
+#[test]
+fn an_announcement_reaches_its_audience_and_its_sender_sees_who_read_it() {
+    let team = team();
+    let (rep, peer) = (team.ids["rep"], team.ids["peer"]);
+    let sent = team.manager.post(
+        "/api/v1/announcements",
+        json!({"title": "New price list", "body": "From Monday the 2027 prices apply.", "user_ids": [rep, peer]}),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    let id = sent.body["id"].as_i64().unwrap();
+    assert_eq!(sent.body["recipients"], 2);
+    assert_eq!(sent.body["read_count"], 0);
+
+    let told = team.rep.get("/api/v1/notifications");
+    assert_eq!(
+        told.body["items"][0]["kind"], "announcement",
+        "{}",
+        told.text
+    );
+    assert!(told.body["items"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("New price list"));
+    let received = team.rep.get("/api/v1/announcements");
+    assert_eq!(received.body["total"], 1, "{}", received.text);
+    assert_eq!(received.body["items"][0]["read"], false);
+    assert!(
+        received.body["items"][0].get("read_count").is_none(),
+        "a recipient sees no receipts"
+    );
+    assert_eq!(
+        team.rep
+            .get(&format!("/api/v1/announcements/{id}/receipts"))
+            .status,
+        404
+    );
+
+    let path = format!("/api/v1/announcements/{id}/read");
+    assert_eq!(team.rep.post(&path, json!({})).status, 204);
+    assert_eq!(
+        team.rep.get("/api/v1/notifications").body["unread"],
+        0,
+        "its notification is read too"
+    );
+    assert_eq!(
+        team.admin.post(&path, json!({})).status,
+        404,
+        "not a recipient"
+    );
+    let receipts = team
+        .manager
+        .get(&format!("/api/v1/announcements/{id}/receipts"));
+    assert_eq!(receipts.status, 200, "{}", receipts.text);
+    assert_eq!(receipts.body["read"][0]["display_name"], "rep");
+    assert!(receipts.body["read"][0]["read_at"].is_string());
+    assert_eq!(receipts.body["unread"][0]["display_name"], "peer");
+    let seen = team.manager.get(&format!("/api/v1/announcements/{id}"));
+    assert_eq!(
+        (
+            seen.body["recipients"].clone(),
+            seen.body["read_count"].clone()
+        ),
+        (json!(2), json!(1))
+    );
+    let all = team.admin.get("/api/v1/announcements?box=sent");
+    assert_eq!(
+        all.body["total"], 1,
+        "an administrator oversees every announcement"
+    );
+
+    let refused = team.rep.post(
+        "/api/v1/announcements",
+        json!({"title": "Hi", "body": "x", "everyone": true}),
+    );
+    assert_eq!(
+        refused.status, 403,
+        "a rep does not announce: {}",
+        refused.text
+    );
+    let bad: [(Value, &str, &str); 5] = [
+        (
+            json!({"title": "", "body": "x", "everyone": true}),
+            "title",
+            "required",
+        ),
+        (json!({"title": "t", "body": "x"}), "audience", "required"),
+        (
+            json!({"title": "t", "body": "x", "role_ids": [9999]}),
+            "role_ids",
+            "not_found",
+        ),
+        (
+            json!({"title": "t", "body": "x", "everyone": "yes"}),
+            "everyone",
+            "boolean",
+        ),
+        (
+            json!({"title": "t", "body": "x", "user_ids": [team.ids["manager"]]}),
+            "audience",
+            "nobody",
+        ),
+    ];
+    for (body, field, code) in bad {
+        let answer = team.manager.post("/api/v1/announcements", body.clone());
+        assert_eq!(answer.status, 422, "{body}: {}", answer.text);
+        assert_eq!(answer.body["error"]["field_codes"][field], code, "{body}");
+    }
+    let other = create_department(&team.admin, "Service", None)["id"]
+        .as_i64()
+        .unwrap();
+    let outside = team.manager.post(
+        "/api/v1/announcements",
+        json!({"title": "t", "body": "x", "department_ids": [other]}),
+    );
+    assert_eq!(
+        outside.body["error"]["field_codes"]["department_ids"], "outside_reach",
+        "{}",
+        outside.text
+    );
+    let count: i64 = team
+        .app
+        .sql()
+        .query_row("SELECT count(*) FROM announcements", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 1, "refused announcements leave nothing");
+    let everyone = team.admin.post(
+        "/api/v1/announcements",
+        json!({"title": "Holiday", "body": "Closed on 1 May", "everyone": true}),
+    );
+    assert_eq!(
+        everyone.body["recipients"], 4,
+        "every active colleague but the sender: {}",
+        everyone.text
+    );
+}

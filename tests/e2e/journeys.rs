@@ -239,13 +239,14 @@ pub fn user_text_is_never_markup(run: &mut Run) {
 
 const COMMENT: &str = "请审核报价";
 const REPLY: &str = "报价已批，可以发给客户";
+const NOTICE: &str = "五一放假安排";
 
 /// Journey 7: the rep mentions the manager in a comment on the customer through the mention
 /// picker; the manager (signed in elsewhere) answers mentioning the rep, and the rep's bell
 /// counts it live, without a reload; the notification opens the customer.
 pub fn colleagues_talk_on_a_record(run: &mut Run) {
     run.user_data
-        .extend([COMMENT, REPLY, ADMIN_NAME, "王", "西湖"].map(String::from));
+        .extend([COMMENT, REPLY, NOTICE, ADMIN_NAME, "王", "西湖"].map(String::from));
     let b = &run.browser;
     b.goto(&run.url("/customers"));
     b.click(&b.wait_text(".record-link", CUSTOMER));
@@ -266,7 +267,12 @@ pub fn colleagues_talk_on_a_record(run: &mut Run) {
     b.wait_text(".comment-body", COMMENT);
     run.check_page("a comment with a mention");
 
-    manager_replies(run, customer);
+    let rep = rep_id(run);
+    manager_says(
+        run,
+        &format!("/customers/{customer}/comments"),
+        json!({ "body": format!("@{REP_NAME} {REPLY}"), "mentions": [rep] }),
+    );
     b.wait_text(".comment-body", REPLY);
     let count = b.wait_text(".bell-count", "1");
     assert!(b.displayed(&count), "the bell shows the unread count");
@@ -285,9 +291,9 @@ pub fn colleagues_talk_on_a_record(run: &mut Run) {
     run.check_page("notifications page");
 }
 
-/// The administrator, in a browser of their own (the API, as the UI calls it), answers on
-/// the customer mentioning the rep.
-fn manager_replies(run: &Run, customer: i64) {
+/// The administrator, in a browser of their own (the API, as the UI calls it), posts `body` to
+/// `path`; `{rep}` in the body's text is not needed, the rep's id is looked up here.
+fn manager_says(run: &Run, path: &str, body: serde_json::Value) {
     let client = reqwest::blocking::Client::builder()
         .cookie_store(true)
         .build()
@@ -303,21 +309,24 @@ fn manager_replies(run: &Run, customer: i64) {
         .as_str()
         .expect("a CSRF token")
         .to_string();
-    let found: serde_json::Value = client
-        .get(url("/directory?q=rep1"))
-        .send()
-        .and_then(|r| r.json())
-        .expect("the directory answers");
-    let rep = found["items"][0]["id"]
-        .as_i64()
-        .expect("the rep is a colleague");
     let said = client
-        .post(url(&format!("/customers/{customer}/comments")))
+        .post(url(path))
         .header("X-CSRF-Token", csrf)
-        .json(&json!({ "body": format!("@{REP_NAME} {REPLY}"), "mentions": [rep] }))
+        .json(&body)
         .send()
-        .expect("the reply is sent");
+        .expect("the request is sent");
     assert_eq!(said.status().as_u16(), 201, "{:?}", said.text());
+}
+
+/// The rep's id, from the colleagues' directory as the rep sees it.
+fn rep_id(run: &Run) -> i64 {
+    let found = run.browser.execute(
+        "return fetch('/api/v1/directory?q=rep1').then((r) => r.json());",
+        json!([]),
+    );
+    found["items"][0]["id"]
+        .as_i64()
+        .expect("the rep is a colleague")
 }
 
 /// Journey 5: A wrong password shows the translated message; throttling shows the wait time.

@@ -10,7 +10,11 @@ import { bell, connectNotifications } from '../notifications.js';
 // Modules add their entries here as they are built; nothing unbuilt is listed.
 // `admin: true` entries are shown to administrators only (the server refuses others anyway).
 const MENU = [
-  { items: [{ path: '/', label: 'nav.home', icon: 'home' }] },
+  { items: [
+    { path: '/', label: 'nav.home', icon: 'home' },
+    { path: '/notifications', label: 'nav.notifications', icon: 'bell' },
+    { path: '/announcements', label: 'nav.announcements', icon: 'chat' },
+  ] },
   { group: 'nav.group.customers', items: [
     { path: '/customers', label: 'entity.customers', icon: 'building', entity: 'customers' },
     { path: '/pool', label: 'nav.pool', icon: 'pool', entity: 'customers' },
