@@ -10,6 +10,7 @@ use crate::access::{subtree_ids, Rights, Scope};
 use crate::auth::session::CurrentUser;
 use crate::db::query::Total;
 use crate::db::Cached;
+use crate::entity::comments::excerpt_of;
 use crate::entity::notifications::{self, Notice};
 use crate::entity::registry;
 use crate::entity::routes::write_as;
@@ -231,11 +232,7 @@ fn recipients(
 }
 
 fn excerpt(text: &str) -> String {
-    if text.chars().count() > EXCERPT_CHARS {
-        format!("{}…", text.chars().take(EXCERPT_CHARS).collect::<String>())
-    } else {
-        text.to_string()
-    }
+    excerpt_of(text, EXCERPT_CHARS)
 }
 
 async fn create(

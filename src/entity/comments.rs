@@ -188,12 +188,18 @@ impl Draft {
     }
 }
 
-fn excerpt(text: &str) -> String {
-    if text.chars().count() > EXCERPT_CHARS {
-        format!("{}…", text.chars().take(EXCERPT_CHARS).collect::<String>())
+/// The first `chars` characters of `text`, with an ellipsis when there is more: what a
+/// notification, a list or a history line quotes of something long.
+pub fn excerpt_of(text: &str, chars: usize) -> String {
+    if text.chars().count() > chars {
+        format!("{}…", text.chars().take(chars).collect::<String>())
     } else {
         text.to_string()
     }
+}
+
+fn excerpt(text: &str) -> String {
+    excerpt_of(text, EXCERPT_CHARS)
 }
 
 /// Tells the people a comment newly mentions about it.
