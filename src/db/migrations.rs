@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/012_list_indexes.sql"),
     include_str!("migrations/013_collaboration.sql"),
     include_str!("migrations/014_announcements.sql"),
+    include_str!("migrations/015_change_marks.sql"),
 ];
 
 /// The schema version this binary writes.

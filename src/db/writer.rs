@@ -39,6 +39,8 @@ pub fn start(
     let touched = Arc::new(Mutex::new(HashSet::<String>::new()));
     let noted = touched.clone();
     locked(&conn).update_hook(Some(move |_, _: &str, table: &str, _| {
+        // A mark table stands for the WITHOUT ROWID table it marks (migration 015).
+        let table = table.strip_prefix("changed_").unwrap_or(table);
         let mut noted = locked(&noted);
         if !noted.contains(table) {
             noted.insert(table.to_owned());

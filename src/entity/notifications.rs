@@ -292,6 +292,7 @@ async fn stream(
     let live = Live {
         lang: request_lang(&req, state.default_lang),
         changes: state.db.memo().watch("notifications"),
+        sign_outs: state.db.memo().watch("sessions"),
         closing: state.closing.subscribe(),
         state,
         user,
@@ -319,6 +320,8 @@ struct Live {
     after: i64,
     unread: Option<i64>,
     changes: tokio::sync::watch::Receiver<u64>,
+    /// Commits to sessions: a sign-out (or a password change) ends the stream at once.
+    sign_outs: tokio::sync::watch::Receiver<u64>,
     closing: tokio::sync::watch::Receiver<bool>,
     pending: VecDeque<Bytes>,
     /// Whether the database may hold something the stream has not sent.
@@ -351,15 +354,21 @@ impl Live {
                 }
             }
             let changed = Box::pin(self.changes.changed());
+            let signed_out = Box::pin(self.sign_outs.changed());
             let closing = Box::pin(self.closing.changed());
             let quiet = Box::pin(actix_web::rt::time::sleep(HEARTBEAT));
-            match select(select(changed, closing), quiet).await {
-                Either::Left((Either::Left((Ok(()), _)), _)) => self.stale = true,
+            let woken = select(select(changed, signed_out), closing);
+            match select(woken, quiet).await {
+                Either::Left((Either::Left((Either::Left((Ok(()), _)), _)), _)) => {
+                    self.stale = true
+                }
+                Either::Left((Either::Left((Either::Right((Ok(()), _)), _)), _)) => {
+                    self.stale = true
+                }
                 Either::Left(_) => return None,
                 Either::Right(_) => {
                     self.pending
                         .push_back(Bytes::from_static(b": keep-alive\n\n"));
-                    // A session signed out elsewhere ends the stream within a heartbeat.
                     self.stale = true;
                 }
             }

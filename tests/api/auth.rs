@@ -36,6 +36,19 @@ fn login_logout_round_trip_with_secure_cookie() {
     let after = browser.get("/api/v1/auth/me");
     assert_eq!(after.status, 401);
     assert_eq!(after.error_code(), "unauthenticated");
+    // A copy of the cookie (another machine, a stolen one) is refused once signed out too,
+    // though the session was answered from the memo a moment before.
+    let token = cookie.split(';').next().unwrap().to_string();
+    let copied = reqwest::blocking::Client::new()
+        .get(app.url("/api/v1/auth/me"))
+        .header("Cookie", &token)
+        .send()
+        .unwrap();
+    assert_eq!(
+        copied.status().as_u16(),
+        401,
+        "a signed-out session's cookie"
+    );
 
     let actions: Vec<String> = app
         .sql()

@@ -433,6 +433,18 @@ impl Stream {
         }
     }
 
+    /// The stream ends (the server closed it) within ten seconds.
+    fn ends(&self) {
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            match self.0.recv_timeout(Duration::from_millis(200)) {
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                _ => continue,
+            }
+        }
+        panic!("the stream is still open");
+    }
+
     /// Nothing of `kind` arrives within a second.
     fn quiet(&self, kind: &str) {
         while let Ok(event) = self.0.recv_timeout(Duration::from_secs(1)) {
@@ -477,6 +489,12 @@ fn the_stream_pushes_live_and_resumes_after_a_reconnect_and_a_restart() {
     );
     assert!(a.data["message"].as_str().unwrap().contains("missed 0"));
     resumed.quiet("notification");
+    let mut leaving = team.app.signed_in("deputy");
+    let until_sign_out = Stream::open(&leaving, &url, None);
+    until_sign_out.next("unread");
+    assert_eq!(leaving.post("/api/v1/auth/logout", json!({})).status, 204);
+    until_sign_out.ends();
+    leaving.csrf = None;
     let refused = team.manager.get("/api/v1/notifications/stream?after=soon");
     assert_eq!(refused.status, 400, "{}", refused.text);
 
