@@ -57,25 +57,6 @@ struct Draft {
     audience: Audience,
 }
 
-fn text(body: &Body, key: &str, max: usize, errors: &mut FieldErrors) -> String {
-    match body.0.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() => {
-            if s.trim().chars().count() > max {
-                errors.add(key, "too_long", json!({ "max": max }));
-            }
-            s.trim().to_string()
-        }
-        Some(Value::String(_)) | Some(Value::Null) | None => {
-            errors.add(key, "required", json!({}));
-            String::new()
-        }
-        Some(_) => {
-            errors.add(key, "text", json!({}));
-            String::new()
-        }
-    }
-}
-
 impl Draft {
     fn parse(body: &Body) -> Result<Draft, AppError> {
         let mut errors = FieldErrors::new();
@@ -90,8 +71,8 @@ impl Draft {
             ],
             &mut errors,
         );
-        let title = text(body, "title", TITLE_MAX, &mut errors);
-        let text_body = text(body, "body", BODY_MAX, &mut errors);
+        let title = body.required_text("title", TITLE_MAX, &mut errors);
+        let text_body = body.required_text("body", BODY_MAX, &mut errors);
         let everyone = match body.0.get("everyone") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,

@@ -29,8 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/attachments/{id}", web::delete().to(remove));
 }
 
-/// 404 unless the caller holds `action` on the entity and may see the record.
-fn require_record(
+/// 404 unless the caller holds `action` on the entity and may see the record (files and
+/// comments alike).
+pub(super) fn require_record(
     conn: &Connection,
     rights: &Rights,
     entity: &str,

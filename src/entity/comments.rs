@@ -3,6 +3,7 @@
 //! of the record's history. Its author may edit a comment for a short while (a typo, a wrong
 //! name); after that it stands as written. Its author or an administrator may remove it.
 
+use super::attachments::require_record;
 use super::notifications::{self, Notice};
 use super::registry;
 use super::routes::{write_as, Entry};
@@ -30,21 +31,6 @@ const EXCERPT_CHARS: usize = 120;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/comments/{id}", web::patch().to(edit))
         .route("/comments/{id}", web::delete().to(remove));
-}
-
-/// 404 unless the caller may view the entity and this record of it.
-fn require_visible(
-    conn: &Connection,
-    rights: &Rights,
-    entity: &str,
-    id: i64,
-) -> Result<(), AppError> {
-    rights.require(entity, Action::View)?;
-    if store::is_visible(conn, rights, entity, id)? {
-        Ok(())
-    } else {
-        Err(AppError::not_found())
-    }
 }
 
 /// A comment's columns; its mentions come as `[{"id", "display_name"}]`, in the order written.
@@ -96,7 +82,7 @@ pub async fn list(
         .db
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
-            require_visible(conn, &rights, entity, id)?;
+            require_record(conn, &rights, entity, id, Action::View)?;
             let total: i64 = conn.one(
                 "SELECT count(*) FROM comments
                  WHERE entity = ?1 AND record_id = ?2 AND deleted_at IS NULL",
@@ -130,20 +116,7 @@ impl Draft {
     fn parse(body: &Body) -> Result<Draft, AppError> {
         let mut errors = FieldErrors::new();
         body.refuse_others(&["body", "mentions"], &mut errors);
-        let text = match body.0.get("body") {
-            Some(Value::String(text)) if !text.trim().is_empty() => text.trim().to_string(),
-            Some(Value::String(_)) | None | Some(Value::Null) => {
-                errors.add("body", "required", json!({}));
-                String::new()
-            }
-            Some(_) => {
-                errors.add("body", "text", json!({}));
-                String::new()
-            }
-        };
-        if text.chars().count() > BODY_MAX {
-            errors.add("body", "too_long", json!({ "max": BODY_MAX }));
-        }
+        let text = body.required_text("body", BODY_MAX, &mut errors);
         let mut mentions = body.ids("mentions", &mut errors).unwrap_or_default();
         mentions.sort_unstable();
         mentions.dedup();
@@ -265,7 +238,7 @@ pub async fn create(
     let (entity, id) = (target.0.name, id.into_inner());
     let draft = Draft::parse(&Body::parse(body.into_inner())?)?;
     let answer = write_as(&state, &req, &user, move |tx, caller| {
-        require_visible(tx, caller.rights, entity, id)?;
+        require_record(tx, caller.rights, entity, id, Action::View)?;
         draft.check_mentions(tx, entity, id)?;
         tx.run(
             "INSERT INTO comments (entity, record_id, author_id, body, mentions, created_at)
@@ -331,7 +304,7 @@ fn existing(conn: &Connection, rights: &Rights, id: i64) -> Result<Existing, App
     let (entity, record, author, body, mentions, created_at) =
         found.ok_or_else(AppError::not_found)?;
     let entity = registry::find(&entity).ok_or_else(AppError::not_found)?;
-    require_visible(conn, rights, entity.name, record)?;
+    require_record(conn, rights, entity.name, record, Action::View)?;
     Ok(Existing {
         record: (entity.name, record),
         author,

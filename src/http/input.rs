@@ -30,6 +30,27 @@ impl Body {
         self.0.get(key).and_then(Value::as_str)
     }
 
+    /// A required text of at most `max` characters, trimmed; `required`, `text` or `too_long`
+    /// in `errors` otherwise.
+    pub fn required_text(&self, key: &str, max: usize, errors: &mut FieldErrors) -> String {
+        match self.0.get(key) {
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                if s.trim().chars().count() > max {
+                    errors.add(key, "too_long", json!({ "max": max }));
+                }
+                s.trim().to_string()
+            }
+            Some(Value::String(_)) | Some(Value::Null) | None => {
+                errors.add(key, "required", json!({}));
+                String::new()
+            }
+            Some(_) => {
+                errors.add(key, "text", json!({}));
+                String::new()
+            }
+        }
+    }
+
     /// Adds `not_editable` for every key outside `allowed`.
     pub fn refuse_others(&self, allowed: &[&str], errors: &mut FieldErrors) {
         for key in self.0.keys() {
