@@ -207,6 +207,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::attachments::configure)
                 .configure(entity::notifications::configure)
                 .configure(entity::comments::configure)
+                .configure(entity::approvals::configure)
                 .configure(crm::configure)
                 // Last: `/{entity}` routes must not shadow the specific ones above.
                 .configure(entity::routes::configure)

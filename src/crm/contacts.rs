@@ -38,4 +38,5 @@ pub const CONTACTS: Entity = Entity {
     prepare: None,
     instructions: &[],
     pool: None,
+    approval: None,
 };

@@ -1,14 +1,14 @@
 //! Contracts (合同): what a customer signed, with line items, a number from the company's
 //! pattern, dates, terms and a status that moves draft → in approval → active → completed or
-//! terminated. Approval (in approval → active) takes a manager: someone whose contract scope
-//! reaches beyond their own records. `received` is kept from the payments; `outstanding` is
+//! terminated. Approval (in approval → active) is the contract's approval flow, which every
+//! company starts with (migration 016) and its administrator designs. `received` is kept from the payments; `outstanding` is
 //! the rest of the amount.
 
-use crate::access::{Action, Rights, Scope};
+use crate::access::{Action, Rights};
 use crate::auth::session::{Admin, CurrentUser};
 use crate::auth::users::company_zone;
 use crate::db::Cached;
-use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
+use crate::entity::descriptor::{Approval, ApprovalStatus, Entity, Field, Kind, Visibility};
 use crate::entity::lines;
 use crate::entity::store::visible;
 use crate::http::error::{AppError, FieldErrors};
@@ -67,6 +67,15 @@ pub const CONTRACTS: Entity = Entity {
     prepare: Some(prepare),
     instructions: &[],
     pool: None,
+    approval: Some(Approval {
+        status: Some(ApprovalStatus {
+            field: "status",
+            submit_from: &["draft"],
+            pending: "in_approval",
+            approved: "active",
+            returned: "draft",
+        }),
+    }),
 };
 
 const PATTERN_KEY: &str = "contracts.number_pattern";
@@ -79,17 +88,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/settings/contracts", web::put().to(save_settings));
 }
 
-/// The status moves a contract may make.
+/// The status moves a request may make. Into and out of `in_approval`, and on to `active`,
+/// only the contract's approval flow moves it (`entity::approvals`).
 fn may_move(from: &str, to: &str) -> bool {
     matches!(
         (from, to),
-        ("draft", "in_approval")
-            | ("draft", "terminated")
-            | ("in_approval", "draft")
-            | ("in_approval", "active")
-            | ("in_approval", "terminated")
-            | ("active", "completed")
-            | ("active", "terminated")
+        ("draft", "terminated") | ("active", "completed") | ("active", "terminated")
     ) || from == to
 }
 
@@ -105,8 +109,6 @@ fn prepare(
         let from = before["status"].as_str().unwrap_or("draft");
         if !may_move(from, to) {
             errors.add("status", "status_move", json!({ "from": from, "to": to }));
-        } else if from == "in_approval" && to == "active" && !approves(rights) {
-            return Err(AppError::forbidden_code("approval_needs_manager"));
         }
     }
     let date = |key: &str| {
@@ -135,14 +137,6 @@ fn prepare(
         None => {}
     }
     errors.into_result()
-}
-
-/// Whether the caller may approve contracts: an administrator or a manager (a contract scope
-/// wider than their own records).
-fn approves(rights: &Rights) -> bool {
-    rights
-        .module(CONTRACTS.name)
-        .is_some_and(|m| m.allows(Action::Edit) && m.scope > Scope::Own)
 }
 
 fn number_taken(conn: &Connection, number: &str, except: i64) -> rusqlite::Result<bool> {

@@ -64,6 +64,7 @@ pub const CUSTOMERS: Entity = Entity {
     pool: Some(Pool {
         release: pool::release_to_pool,
     }),
+    approval: None,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -54,6 +54,7 @@ pub const FOLLOWUPS: Entity = Entity {
     prepare: None,
     instructions: &[],
     pool: None,
+    approval: None,
 };
 
 /// Sets the parent's last follow-up time (the latest one) and, for a customer, next follow-up

@@ -69,6 +69,7 @@ pub const LEADS: Entity = Entity {
     prepare: Some(prepare),
     instructions: &[],
     pool: None,
+    approval: None,
 };
 
 /// Statuses only the conversion and disqualification actions set.

@@ -9,7 +9,7 @@ use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
 use crate::db::query::Conditions;
 use crate::db::Cached;
-use crate::entity::descriptor::{Entity, Field, Kind, Visibility, Wrote};
+use crate::entity::descriptor::{Approval, Entity, Field, Kind, Visibility, Wrote};
 use crate::entity::lines::{self, round_half_even};
 use crate::entity::routes::{scoped_query, Query, Slice};
 use crate::entity::{custom, store};
@@ -64,6 +64,7 @@ pub const OPPORTUNITIES: Entity = Entity {
     prepare: Some(prepare),
     instructions: &[],
     pool: None,
+    approval: Some(Approval { status: None }),
 };
 
 /// Items a board column shows when the request does not say.

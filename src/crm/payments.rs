@@ -7,7 +7,7 @@
 use super::contracts::CONTRACTS;
 use crate::access::{Action, Rights};
 use crate::db::Cached;
-use crate::entity::descriptor::{Entity, Field, Kind, Visibility, Wrote};
+use crate::entity::descriptor::{Approval, Entity, Field, Kind, Visibility, Wrote};
 use crate::entity::store::visible;
 use crate::http::error::AppError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -52,6 +52,7 @@ pub const PAYMENT_PLANS: Entity = Entity {
     prepare: None,
     instructions: &[],
     pool: None,
+    approval: None,
 };
 
 pub const PAYMENTS: Entity = Entity {
@@ -77,6 +78,7 @@ pub const PAYMENTS: Entity = Entity {
     prepare: None,
     instructions: &["confirm_overpayment"],
     pool: None,
+    approval: Some(Approval { status: None }),
 };
 
 pub const INVOICES: Entity = Entity {
@@ -114,6 +116,7 @@ pub const INVOICES: Entity = Entity {
     prepare: None,
     instructions: &[],
     pool: None,
+    approval: Some(Approval { status: None }),
 };
 
 fn positive_amount(

@@ -31,4 +31,5 @@ pub const PRODUCTS: Entity = Entity {
     prepare: None,
     instructions: &[],
     pool: None,
+    approval: None,
 };

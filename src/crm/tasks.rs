@@ -51,6 +51,7 @@ pub const TASKS: Entity = Entity {
     prepare: Some(prepare),
     instructions: &[],
     pool: None,
+    approval: None,
 };
 
 /// `assignee_id` is the owner under the name people use; a related record needs both halves.

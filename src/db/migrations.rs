@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/013_collaboration.sql"),
     include_str!("migrations/014_announcements.sql"),
     include_str!("migrations/015_change_marks.sql"),
+    include_str!("migrations/016_approvals.sql"),
 ];
 
 /// The schema version this binary writes.

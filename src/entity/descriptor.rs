@@ -278,6 +278,28 @@ pub struct Entity {
     /// Records without an owner form a public pool (公海) that anyone with the view right may
     /// browse and claim; the ordinary list leaves them out.
     pub pool: Option<Pool>,
+    /// The entity's records may go through an approval flow (审批) an administrator designs;
+    /// while one is under way the record is locked (`entity::approvals`).
+    pub approval: Option<Approval>,
+}
+
+/// How an entity takes part in approval flows.
+#[derive(Clone, Copy)]
+pub struct Approval {
+    /// The picklist field that tells where a record stands, if the entity has one: the flow
+    /// alone moves it to `pending` and `approved`; no request may.
+    pub status: Option<ApprovalStatus>,
+}
+
+#[derive(Clone, Copy)]
+pub struct ApprovalStatus {
+    pub field: &'static str,
+    /// The values a record may be submitted from.
+    pub submit_from: &'static [&'static str],
+    pub pending: &'static str,
+    pub approved: &'static str,
+    /// Where a rejected or withdrawn record goes back to.
+    pub returned: &'static str,
 }
 
 /// The rules of a pooled entity that the engine runs on its behalf.

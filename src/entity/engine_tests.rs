@@ -46,6 +46,7 @@ const PROBES: Entity = Entity {
     prepare: None,
     instructions: &[],
     pool: None,
+    approval: None,
 };
 
 fn database() -> Connection {

@@ -124,10 +124,18 @@ fn describe(
         "pooled": entity.is_pooled(),
         "parent": parent,
         "permissions": module.json(),
-        // What the engine gives every record of every entity, each at `/{entity}/{id}/{name}`.
-        "capabilities": ["history", "attachments", "comments"],
+        "capabilities": capabilities(entity),
         "fields": fields,
     }))
+}
+
+/// What the engine gives the entity's records, each at `/{entity}/{id}/{name}`.
+fn capabilities(entity: &Entity) -> Vec<&'static str> {
+    let mut all = vec!["history", "attachments", "comments"];
+    if entity.approval.is_some() {
+        all.push("approval");
+    }
+    all
 }
 
 /// The rows of a lookup table as picklist options. A stage is named with its pipeline when the
@@ -158,6 +166,8 @@ const SERVICES: &[(&str, &str)] = &[
     ("notifications", "/api/v1/notifications"),
     ("comments", "/api/v1/comments"),
     ("announcements", "/api/v1/announcements"),
+    ("approvals", "/api/v1/approvals"),
+    ("approval_flows", "/api/v1/approval-flows"),
 ];
 
 async fn meta(

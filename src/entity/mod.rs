@@ -1,6 +1,7 @@
 //! The metadata engine: entity descriptors drive one generic implementation of list, filter,
 //! sort, search, get, create, update, delete, recycle bin, history, export and the UI's metadata.
 
+pub mod approvals;
 pub mod attachments;
 pub mod bigrams;
 pub mod bulk;

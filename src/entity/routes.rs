@@ -5,7 +5,7 @@
 use super::descriptor::Entity;
 use super::query::ListQuery;
 use super::registry;
-use super::{attachments, comments, custom, export, history, store};
+use super::{approvals, attachments, comments, custom, export, history, store};
 use crate::access::{Action, ModuleRights, Rights};
 use crate::audit::Actor;
 use crate::auth::session::CurrentUser;
@@ -38,7 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("", web::get().to(recycle_bin))
                 .route("/{id}/restore", web::post().to(restore)),
         )
-        .service(
+        .service(with_approval(
             web::scope(&format!("/{}", entity.name))
                 .app_data(target)
                 .route("", web::get().to(list))
@@ -56,8 +56,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{id}/attachments", web::post().to(attachments::upload))
                 .route("/{id}/comments", web::get().to(comments::list))
                 .route("/{id}/comments", web::post().to(comments::create)),
-        );
+            entity,
+        ));
     }
+}
+
+/// The approval routes of a record, for an entity that takes part in approval flows.
+fn with_approval(scope: actix_web::Scope, entity: &Entity) -> actix_web::Scope {
+    if entity.approval.is_none() {
+        return scope;
+    }
+    scope
+        .route("/{id}/approval", web::get().to(approvals::of_record))
+        .route("/{id}/approval", web::post().to(approvals::submit_route))
 }
 
 pub type Query = web::Query<HashMap<String, String>>;

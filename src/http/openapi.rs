@@ -427,6 +427,48 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "notifications",
         "Mark one own notification read",
     ),
+    (
+        "get",
+        "/api/v1/approval-flows",
+        "approvals",
+        "Every entity that may have an approval flow, with its flow (steps null when none; administrators)",
+    ),
+    (
+        "get",
+        "/api/v1/approval-flows/{entity}",
+        "approvals",
+        "One entity's approval flow (administrators)",
+    ),
+    (
+        "put",
+        "/api/v1/approval-flows/{entity}",
+        "approvals",
+        "Design the flow: steps [{name?, approver: {kind: role, role_id} | {kind: head, levels} | {kind: users, user_ids}, mode: any|all, condition?: {field, op: gt|gte|lt|lte|eq|ne, value}}], version once it exists",
+    ),
+    (
+        "delete",
+        "/api/v1/approval-flows/{entity}",
+        "approvals",
+        "Remove a flow (409 flow_required where the status follows it)",
+    ),
+    (
+        "get",
+        "/api/v1/approvals",
+        "approvals",
+        "My approvals: box=waiting|done|submitted, newest first; `waiting` counts what waits for me",
+    ),
+    (
+        "get",
+        "/api/v1/approvals/{id}",
+        "approvals",
+        "One approval: its steps, each approver's decision, my_turn, can_withdraw",
+    ),
+    (
+        "post",
+        "/api/v1/approvals/{id}/{move}",
+        "approvals",
+        "Decide: move = approve {comment?} | reject {comment} | withdraw (the submitter) | transfer {user_id, comment?}",
+    ),
 ];
 
 /// A field's JSON schema as the API shows it.
@@ -622,6 +664,28 @@ fn entity_paths(paths: &mut Map<String, Value>, entity: &Entity) {
             "post",
         ),
     );
+    if entity.approval.is_some() {
+        add(
+            paths,
+            "get",
+            &format!("{one}/approval"),
+            operation(
+                name,
+                "The record's latest approval, has_flow, can_submit",
+                "get",
+            ),
+        );
+        add(
+            paths,
+            "post",
+            &format!("{one}/approval"),
+            operation(
+                name,
+                "Submit for approval (comment?); the record is locked until it ends",
+                "post",
+            ),
+        );
+    }
     add(
         paths,
         "get",

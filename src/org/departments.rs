@@ -28,6 +28,9 @@ struct Department {
     name: String,
     parent_id: Option<i64>,
     path: String,
+    /// The department's head (负责人), whom approval steps can name.
+    head_id: Option<i64>,
+    head_name: Option<String>,
     version: i64,
     created_at: i64,
     updated_at: i64,
@@ -38,6 +41,7 @@ impl Department {
     fn json(&self) -> Value {
         json!({
             "id": self.id, "name": self.name, "parent_id": self.parent_id, "path": self.path,
+            "head_id": self.head_id, "head_name": self.head_name,
             "user_count": self.users, "version": self.version,
             "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at),
         })
@@ -46,7 +50,8 @@ impl Department {
 
 const SELECT: &str =
     "SELECT d.id, d.name, d.parent_id, d.path, d.version, d.created_at, d.updated_at,
-        (SELECT count(*) FROM users u WHERE u.department_id = d.id) FROM departments d";
+        (SELECT count(*) FROM users u WHERE u.department_id = d.id), d.head_id,
+        (SELECT display_name FROM users u WHERE u.id = d.head_id) FROM departments d";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Department> {
     Ok(Department {
@@ -58,6 +63,8 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Department> {
         created_at: r.get(5)?,
         updated_at: r.get(6)?,
         users: r.get(7)?,
+        head_id: r.get(8)?,
+        head_name: r.get(9)?,
     })
 }
 
@@ -132,9 +139,10 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let body = Body::parse(body.into_inner())?;
     let mut errors = FieldErrors::new();
-    body.refuse_others(&["name", "parent_id"], &mut errors);
+    body.refuse_others(&["name", "parent_id", "head_id"], &mut errors);
     let name = check_name(&body, true, &mut errors).unwrap_or_default();
     let parent_id = body.optional_id("parent_id", &mut errors);
+    let head_id = body.optional_id("head_id", &mut errors);
     errors.into_result()?;
     let who = actor(&req, &user);
     let created = state
@@ -155,6 +163,7 @@ async fn create(
                 "UPDATE departments SET path = ?1 WHERE id = ?2",
                 params![format!("{parent_path}{id}/"), id],
             )?;
+            set_head(tx, id, head_id)?;
             let department = load(tx, id)?.ok_or_else(AppError::not_found)?.json();
             audit::record(tx, &who, "department_created", Some(("departments", id)), department.clone())?;
             Ok(department)
@@ -173,10 +182,12 @@ async fn update(
     let id = id.into_inner();
     let body = Body::parse(body.into_inner())?;
     let mut errors = FieldErrors::new();
-    body.refuse_others(&["name", "parent_id", "version"], &mut errors);
+    body.refuse_others(&["name", "parent_id", "head_id", "version"], &mut errors);
     let name = check_name(&body, false, &mut errors);
     let parent_id = body.optional_id("parent_id", &mut errors);
     let moves = body.has("parent_id");
+    let head_id = body.optional_id("head_id", &mut errors);
+    let heads = body.has("head_id");
     let version = body.version(&mut errors);
     errors.into_result()?;
     let who = actor(&req, &user);
@@ -197,6 +208,9 @@ async fn update(
             if moves && parent_id != current.parent_id {
                 move_subtree(tx, &current, parent_id)?;
             }
+            if heads {
+                set_head(tx, id, head_id)?;
+            }
             tx.execute(
                 "UPDATE departments SET version = version + 1, updated_at = ?1 WHERE id = ?2",
                 params![now, id],
@@ -214,6 +228,30 @@ async fn update(
         })
         .await?;
     Ok(HttpResponse::Ok().json(updated))
+}
+
+/// Names the department's head: an active user (anyone, not only a member: a division's head
+/// may sit in the group office), or nobody.
+fn set_head(tx: &Connection, id: i64, head: Option<i64>) -> Result<(), AppError> {
+    if let Some(head) = head {
+        let active: Option<bool> = tx
+            .query_row("SELECT frozen = 0 FROM users WHERE id = ?1", [head], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if active != Some(true) {
+            return Err(AppError::field(
+                "head_id",
+                "unknown_user",
+                json!({ "id": head }),
+            ));
+        }
+    }
+    tx.execute(
+        "UPDATE departments SET head_id = ?1 WHERE id = ?2",
+        params![head, id],
+    )?;
+    Ok(())
 }
 
 /// Re-parents `department`; a department cannot move under itself or its own descendants.

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod approvals;
 mod auth;
 mod collaboration;
 mod custom_fields;

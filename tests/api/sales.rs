@@ -808,22 +808,37 @@ fn contracts_number_themselves_and_need_approval() {
         ),
         "contract",
     );
-    let submitted = rep.patch(
+    let by_hand = rep.patch(
         &format!("/api/v1/contracts/{}", id(&own)),
         json!({"version": own["version"], "status": "in_approval"}),
     );
-    assert_eq!(submitted.status, 200, "{}", submitted.text);
+    assert_eq!(field_code(&by_hand, "status"), "set_by_approval");
+    let submitted = rep.post(
+        &format!("/api/v1/contracts/{}/approval", id(&own)),
+        json!({}),
+    );
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    let contract = rep.get(&format!("/api/v1/contracts/{}", id(&own))).body;
+    assert_eq!(contract["status"], "in_approval");
     let self_approval = rep.patch(
         &format!("/api/v1/contracts/{}", id(&own)),
-        json!({"version": submitted.body["version"], "status": "active"}),
+        json!({"version": contract["version"], "status": "active"}),
     );
-    assert_eq!(self_approval.status, 403);
-    assert_eq!(self_approval.error_code(), "approval_needs_manager");
-    let approved = admin.patch(
-        &format!("/api/v1/contracts/{}", id(&own)),
-        json!({"version": submitted.body["version"], "status": "active"}),
+    assert_eq!(self_approval.status, 409, "the record is locked");
+    assert_eq!(self_approval.error_code(), "under_approval");
+    let instance = submitted.body["id"].as_i64().unwrap();
+    let rep_turn = rep.post(&format!("/api/v1/approvals/{instance}/approve"), json!({}));
+    assert_eq!(rep_turn.status, 403, "{}", rep_turn.text);
+    assert_eq!(rep_turn.error_code(), "not_your_turn");
+    let approved = admin.post(&format!("/api/v1/approvals/{instance}/approve"), json!({}));
+    assert_eq!(approved.body["status"], "approved", "{}", approved.text);
+    let contract = rep.get(&format!("/api/v1/contracts/{}", id(&own))).body;
+    assert_eq!(contract["status"], "active");
+    let created_active = rep.post(
+        "/api/v1/contracts",
+        json!({"name": "直接生效", "customer_id": rep_customer, "status": "active"}),
     );
-    assert_eq!(approved.body["status"], "active", "{}", approved.text);
+    assert_eq!(field_code(&created_active, "status"), "set_by_approval");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use crate::access::{Action, FieldAccess, ModuleRights, Rights};
 use crate::audit::Actor;
 use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Wrote};
-use crate::entity::history;
 use crate::entity::values::{self, Refusal};
+use crate::entity::{approvals, history};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::version_conflict;
 use crate::time::now_ms;
@@ -236,6 +236,7 @@ fn prepared<'a>(
     body: &'a Map<String, Value>,
     before: Option<&Value>,
 ) -> Result<Cow<'a, Map<String, Value>>, AppError> {
+    approvals::refuse_status_by_hand(entity, body, before)?;
     let Some(prepare) = entity.prepare else {
         return Ok(Cow::Borrowed(body));
     };
@@ -368,6 +369,7 @@ pub fn update(
         _ => return Err(AppError::field("version", "required", json!({}))),
     };
     let before = current(tx, entity, caller.rights, &module, id, Some(version))?;
+    approvals::ensure_unlocked(tx, entity, id)?;
     let body = &prepared(tx, entity, caller.rights, body, Some(&before))?;
     let changes = parse_changes(tx, entity, caller, &module, body, false)?;
     let mut sets = Vec::new();
@@ -416,6 +418,7 @@ pub fn delete(
 ) -> Result<(), AppError> {
     let module = caller.rights.require(entity.name, Action::Delete)?;
     current(tx, entity, caller.rights, &module, id, None)?;
+    approvals::ensure_unlocked(tx, entity, id)?;
     tx.run(
         &format!(
             "UPDATE {} SET deleted_at = ?1, deleted_by = ?2, version = version + 1 WHERE id = ?3",
