@@ -10,6 +10,8 @@ import { createShell } from './pages/shell.js';
 import { disconnectNotifications } from './notifications.js';
 import { notificationsPage } from './pages/notifications.js';
 import { announcementPage, announcementsPage } from './pages/announcements.js';
+import { approvalsPage } from './pages/approvals.js';
+import { approvalFlowsPage } from './pages/settings/approvals.js';
 import { setupPage } from './pages/setup.js';
 import { loginPage } from './pages/login.js';
 import { homePage } from './pages/home.js';
@@ -42,12 +44,14 @@ route('/settings/roles', rolesPage, { admin: true });
 route('/settings/pool', poolSettingsPage, { admin: true });
 route('/settings/fields', fieldsPage, { admin: true });
 route('/settings/pipelines', pipelinesPage, { admin: true });
+route('/settings/approvals', approvalFlowsPage, { admin: true });
 route('/opportunities/board', boardPage);
 route('/sales', salesAnalyticsPage);
 route('/targets', targetsPage);
 route('/pool', listPage('customers', { pool: true }));
 route('/search', searchPage);
 route('/notifications', notificationsPage);
+route('/approvals', approvalsPage);
 route('/announcements', announcementsPage);
 route('/announcements/:id', announcementPage);
 // Every entity of the engine: its list, a new-record address and its record page.
@@ -63,10 +67,12 @@ const app = document.getElementById('app');
 let shell = null;
 
 async function signOut() {
+  // Closed first: the server ends the stream of a signed-out session, and the browser would
+  // try it again, unauthenticated.
+  disconnectNotifications();
   try {
     await api('POST', '/auth/logout');
   } finally {
-    disconnectNotifications();
     setUser(null);
     shell = null;
     navigate('/login');

@@ -38,6 +38,11 @@ export async function loadUser() {
 }
 
 /** The user's own language, else the browser's, else the company default. */
+/** Whether the signed-in person's roles let them view the records of `module`. */
+export function mayView(module) {
+  return Boolean(session.user?.permissions?.[module]?.actions.includes('view'));
+}
+
 export function preferredLanguage() {
   return session.user?.language || stored('language') || browserLanguage() || session.defaultLanguage;
 }

@@ -294,6 +294,18 @@ pub fn colleagues_talk_on_a_record(run: &mut Run) {
 /// The administrator, in a browser of their own (the API, as the UI calls it), posts `body` to
 /// `path`; `{rep}` in the body's text is not needed, the rep's id is looked up here.
 fn manager_says(run: &Run, path: &str, body: serde_json::Value) {
+    api_as(run, ("admin", ADMIN_PASSWORD), "POST", path, body);
+}
+
+/// `method path body` through the API as the user `(username, password)`, signed in with a
+/// client of their own; the answer must succeed. Answers its JSON.
+fn api_as(
+    run: &Run,
+    (username, password): (&str, &str),
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
     let client = reqwest::blocking::Client::builder()
         .cookie_store(true)
         .build()
@@ -301,21 +313,27 @@ fn manager_says(run: &Run, path: &str, body: serde_json::Value) {
     let url = |path: &str| format!("{}/api/v1{path}", run.server.url);
     let login: serde_json::Value = client
         .post(url("/auth/login"))
-        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+        .json(&json!({ "username": username, "password": password }))
         .send()
         .and_then(|r| r.json())
-        .expect("the administrator signs in");
+        .expect("the user signs in");
     let csrf = login["csrf_token"]
         .as_str()
         .expect("a CSRF token")
         .to_string();
-    let said = client
-        .post(url(path))
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let answer = client
+        .request(method, url(path))
         .header("X-CSRF-Token", csrf)
         .json(&body)
         .send()
         .expect("the request is sent");
-    assert_eq!(said.status().as_u16(), 201, "{:?}", said.text());
+    assert!(
+        answer.status().is_success(),
+        "{path}: {:?}",
+        answer.status()
+    );
+    answer.json().unwrap_or_default()
 }
 
 /// The rep's id, from the colleagues' directory as the rep sees it.
@@ -490,4 +508,157 @@ pub fn a_sales_manager_runs_the_pipeline(run: &mut Run) {
     b.goto(&run.url("/"));
     wait_for_text(run, &run.t("home.my_pipeline"));
     run.check_page("home with the pipeline");
+}
+
+const BIG_CONTRACT: &str = "智能仓储三期合同";
+const FINANCE: (&str, &str) = ("finance1", "finance-pass-2026");
+const FINANCE_NAME: &str = "赵财务";
+
+/// Journey 8: the administrator (the rep's department head) has a two-step flow for contracts
+/// above 100,000; the rep submits one, which locks it; the manager approves it in one tap from
+/// "My approvals" (on the phone run, a phone's screen); finance approves the second step; the
+/// contract is active.
+pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
+    run.user_data.extend(
+        [
+            BIG_CONTRACT,
+            CUSTOMER,
+            FINANCE_NAME,
+            REP_NAME,
+            ADMIN_NAME,
+            "王",
+            "李",
+            "HT-",
+        ]
+        .map(String::from),
+    );
+    let admin = ("admin", ADMIN_PASSWORD);
+    let me = api_as(run, admin, "GET", "/auth/me", json!(null));
+    let departments = api_as(run, admin, "GET", "/departments", json!(null));
+    let sales = departments["items"]
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["name"] == DEPARTMENT))
+        .expect("the sales department")
+        .clone();
+    api_as(
+        run,
+        admin,
+        "PATCH",
+        &format!("/departments/{}", sales["id"]),
+        json!({ "head_id": me["id"], "version": sales["version"] }),
+    );
+    let roles = api_as(run, admin, "GET", "/roles", json!(null));
+    let role = roles["items"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["name"] == ROLE))
+        .expect("the rep's role")
+        .clone();
+    let mut permissions = role["permissions"].clone();
+    permissions["contracts"] = json!({ "actions": ["view", "create", "edit"], "scope": "own" });
+    api_as(
+        run,
+        admin,
+        "PATCH",
+        &format!("/roles/{}", role["id"]),
+        json!({ "permissions": permissions, "version": role["version"] }),
+    );
+    let finance = api_as(
+        run,
+        admin,
+        "POST",
+        "/users",
+        json!({ "username": FINANCE.0, "password": FINANCE.1, "display_name": FINANCE_NAME, "role_ids": [1] }),
+    );
+    let flow = api_as(run, admin, "GET", "/approval-flows/contracts", json!(null));
+    api_as(
+        run,
+        admin,
+        "PUT",
+        "/approval-flows/contracts",
+        json!({ "version": flow["version"], "steps": [
+            { "name": "主管审批", "approver": { "kind": "head", "levels": 1 } },
+            { "name": "财务审批", "approver": { "kind": "users", "user_ids": [finance["id"]] },
+              "condition": { "field": "amount", "op": "gt", "value": 10_000_000 } },
+        ] }),
+    );
+    run.user_data
+        .extend(["主管审批", "财务审批"].map(String::from));
+
+    let b = &run.browser;
+    sign_out(run);
+    sign_in(run, "rep1", REP_PASSWORD);
+    b.wait(".global-search");
+    open_new_form(run, "contracts");
+    b.fill("dialog[open]", "name", BIG_CONTRACT);
+    b.choose_text("dialog[open]", "customer_id", CUSTOMER);
+    b.fill("dialog[open]", "amount", "150000");
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.wait_text(".record-header h1", BIG_CONTRACT);
+    b.click(&b.wait_text("#approval button", &run.t("approvals.submit")));
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    b.wait_text(".record-header .badges", &run.t("approvals.locked"));
+    b.wait_text("#approval .approval-step", "主管审批");
+    assert!(
+        b.all(".record-header .header-actions button")
+            .iter()
+            .all(|button| b.text(button) != run.t("common.edit")),
+        "a record under approval offers no edit"
+    );
+    run.check_page("a contract in approval");
+    run.shoot("approval-submitted");
+
+    sign_out(run);
+    sign_in(run, "admin", ADMIN_PASSWORD);
+    // The menu's count (on a phone the menu is folded away, so read it rather than see it).
+    b.wait_until("the menu to count one approval", || {
+        let count = b.execute(
+            "return document.querySelector('.nav-count')?.textContent;",
+            json!([]),
+        );
+        (count == "1").then_some(())
+    });
+    b.goto(&run.url("/approvals"));
+    let item = b.wait_text(".approval-item", BIG_CONTRACT);
+    assert!(
+        b.text(&item).contains(REP_NAME),
+        "the item names its submitter"
+    );
+    run.check_page("my approvals");
+    run.shoot("my-approvals");
+    b.click(&b.wait_text(".approval-item button", &run.t("approvals.approve")));
+    b.wait(".state-empty");
+    run.check_page("nothing left to approve");
+    api_as(run, FINANCE, "GET", "/approvals?box=waiting", json!(null))["items"][0]["id"]
+        .as_i64()
+        .map(|id| {
+            api_as(
+                run,
+                FINANCE,
+                "POST",
+                &format!("/approvals/{id}/approve"),
+                json!({}),
+            )
+        })
+        .expect("the second step waits for finance");
+    b.goto(&run.url("/approvals?box=done"));
+    b.click(&b.wait_text(".approval-item a.approval-title", BIG_CONTRACT));
+    b.wait_text(
+        "#approval .approval-head",
+        &run.t("approvals.status.approved"),
+    );
+    run.check_page("an approved contract");
+
+    b.goto(&run.url("/settings/approvals"));
+    let flow = b.wait_text("[data-flow=contracts]", "财务审批");
+    assert!(
+        b.text(&flow).contains(FINANCE_NAME),
+        "the summary names the approver"
+    );
+    b.click(&b.wait_text("[data-flow=contracts] button", &run.t("common.edit")));
+    b.wait(".flow-step select");
+    assert_eq!(b.all(".flow-step").len(), 2);
+    run.check_page("the flow designer");
+    run.shoot("flow-designer");
 }

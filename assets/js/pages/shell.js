@@ -6,6 +6,7 @@ import { savePreferences, session } from '../session.js';
 import { navigate } from '../router.js';
 import { toast, errorText } from '../ui.js';
 import { bell, connectNotifications } from '../notifications.js';
+import { onApprovalCount, refreshApprovalCount } from '../approvals.js';
 
 // Modules add their entries here as they are built; nothing unbuilt is listed.
 // `admin: true` entries are shown to administrators only (the server refuses others anyway).
@@ -13,6 +14,7 @@ const MENU = [
   { items: [
     { path: '/', label: 'nav.home', icon: 'home' },
     { path: '/notifications', label: 'nav.notifications', icon: 'bell' },
+    { path: '/approvals', label: 'nav.approvals', icon: 'stamp', count: 'approvals' },
     { path: '/announcements', label: 'nav.announcements', icon: 'chat' },
   ] },
   { group: 'nav.group.customers', items: [
@@ -41,6 +43,7 @@ const MENU = [
     { path: '/settings/fields', label: 'nav.fields', icon: 'columns', admin: true },
     { path: '/settings/pipelines', label: 'nav.pipelines', icon: 'funnel', admin: true },
     { path: '/settings/pool', label: 'nav.pool_settings', icon: 'pool', admin: true },
+    { path: '/settings/approvals', label: 'nav.approval_flows', icon: 'stamp', admin: true },
     { path: '/settings/audit', label: 'nav.audit', icon: 'log', admin: true },
     { path: '/settings/system', label: 'nav.system', icon: 'settings', admin: true },
     { path: '/me', label: 'nav.me', icon: 'user' },
@@ -64,7 +67,18 @@ function sidebar(closeNav) {
       section.group ? h('div', { class: 'nav-group' }, t(section.group)) : null,
       h('ul', {}, section.items.filter((item) => (!item.admin || session.user.is_admin) && (!item.entity || session.user.permissions?.[item.entity]?.actions.includes('view'))).map((item) => h('li', {},
         h('a', { class: 'nav-link', href: `#${item.path}`, dataset: { path: item.path }, on: { click: closeNav } },
-          icon(item.icon), h('span', {}, t(item.label)))))))));
+          icon(item.icon), h('span', {}, t(item.label)), item.count ? menuCount() : null)))))));
+}
+
+/** The number of approvals waiting for me beside their menu entry, kept up to date live. */
+function menuCount() {
+  const count = h('span', { class: 'nav-count', hidden: true });
+  onApprovalCount((n) => {
+    count.hidden = !n;
+    count.textContent = n > 99 ? '99+' : String(n);
+    count.setAttribute('aria-label', t('approvals.waiting_count', { count: n }));
+  });
+  return count;
 }
 
 function userMenu(onSignOut) {
@@ -131,6 +145,7 @@ function header(toggleNav, rerender, onSignOut) {
 /** Builds the shell; `show(node, path)` puts a page in the content area. */
 export function createShell({ rerender, onSignOut }) {
   connectNotifications();
+  refreshApprovalCount();
   let root;
   const toggleNav = () => root.classList.toggle('nav-open');
   const closeNav = () => root.classList.remove('nav-open');

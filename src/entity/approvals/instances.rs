@@ -565,23 +565,14 @@ fn detail(conn: &Connection, rights: &Rights, instance: &Instance) -> Result<Val
             .optional()?,
         None => None,
     };
-    let amount = match instance.entity.field("amount") {
-        Some(_) => conn
-            .one(
-                &format!("SELECT amount FROM {} WHERE id = ?1", instance.entity.name),
-                [instance.record_id],
-                |r| r.get::<_, Option<i64>>(0),
-            )
-            .optional()?
-            .flatten(),
-        None => None,
-    };
+    let (amount, currency) = money_of(conn, instance)?;
     Ok(json!({
         "id": instance.id,
         "entity": instance.entity.name,
         "record_id": instance.record_id,
         "title": record_title(conn, instance.entity.name, instance.record_id)?,
         "amount": amount,
+        "currency": currency,
         "status": instance.status,
         "submitter_id": instance.submitter_id,
         "submitter": submitter,
@@ -593,6 +584,33 @@ fn detail(conn: &Connection, rights: &Rights, instance: &Instance) -> Result<Val
         "my_turn": my_turn,
         "can_withdraw": instance.status == "pending" && instance.submitter_id == Some(me),
     }))
+}
+
+/// The record's amount and currency, where its entity has them: what an approver weighs first.
+fn money_of(
+    conn: &Connection,
+    instance: &Instance,
+) -> Result<(Option<i64>, Option<String>), AppError> {
+    let entity = instance.entity;
+    if entity.field("amount").is_none() {
+        return Ok((None, None));
+    }
+    let currency = if entity.field("currency").is_some() {
+        "currency"
+    } else {
+        "NULL"
+    };
+    let found = conn
+        .one(
+            &format!(
+                "SELECT amount, {currency} FROM {} WHERE id = ?1",
+                entity.name
+            ),
+            [instance.record_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(found.unwrap_or((None, None)))
 }
 
 fn step_status(instance: &Instance, index: usize) -> &'static str {

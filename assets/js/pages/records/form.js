@@ -4,7 +4,7 @@
 import { api } from '../../api.js';
 import { h } from '../../dom.js';
 import { t } from '../../i18n.js';
-import { session } from '../../session.js';
+import { mayView, session } from '../../session.js';
 import { createForm, errorText, openDialog, toast } from '../../ui.js';
 import { linesEditor } from './lines.js';
 
@@ -26,7 +26,10 @@ async function lookups(entity) {
   const found = {};
   for (const field of entity.fields) {
     if (field.type === 'reference' && !found[field.name]) {
-      const answer = await api('GET', `/${field.reference}?per_page=200&sort=-updated_at`).catch(() => ({ items: [] }));
+      // A module the person may not view offers nothing to choose (and is not asked for).
+      const answer = mayView(field.reference)
+        ? await api('GET', `/${field.reference}?per_page=200&sort=-updated_at`).catch(() => ({ items: [] }))
+        : { items: [] };
       found[field.name] = answer.items.map((r) => [r.id, r.name ?? r.title ?? `#${r.id}`]);
     } else if (field.type === 'user') {
       // Whoever may only keep records themself is offered only themself.

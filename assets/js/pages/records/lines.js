@@ -6,7 +6,7 @@ import { api } from '../../api.js';
 import { h, icon, mount } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { formatMoney } from '../../format.js';
-import { session } from '../../session.js';
+import { mayView, session } from '../../session.js';
 import { table } from '../../ui.js';
 
 const currency = () => session.user?.company?.currency || 'CNY';
@@ -93,7 +93,10 @@ export function linesEditor(label, lines = []) {
     h('div', { class: 'lines-foot' },
       h('button', { class: 'btn', type: 'button', on: { click: () => addRow() } }, icon('plus'), t('lines.add')), sum),
     h('p', { class: 'muted' }, t('lines.hint')));
-  api('GET', '/products?per_page=200&sort=name&filter[active]=true').then((answer) => {
+  const catalogue = mayView('products')
+    ? api('GET', '/products?per_page=200&sort=name&filter[active]=true')
+    : Promise.resolve({ items: [] });
+  catalogue.then((answer) => {
     products = answer.items;
     mount(body);
     rows.length = 0;

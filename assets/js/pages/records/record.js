@@ -12,6 +12,7 @@ import { can, display, labelOf, loadMeta, optionLabel, describe, recordPath } fr
 import { canAssign, openRecordForm } from './form.js';
 import { recordActions, recordSections } from './sales.js';
 import { commentsSection } from './comments.js';
+import { approvalSection, isLocked, loadApproval } from './approval.js';
 
 export function recordPage(entityName) {
   return (params) => {
@@ -22,8 +23,8 @@ export function recordPage(entityName) {
         const meta = await loadMeta();
         const entity = meta.get(entityName);
         if (!entity) throw Object.assign(new Error(t('error.not_found')), { code: 'not_found' });
-        const record = await api('GET', `/${entityName}/${params.id}`);
-        mount(root, recordView(meta, entity, record, draw));
+        const [record, approval] = await Promise.all([api('GET', `/${entityName}/${params.id}`), loadApproval(entity, params.id)]);
+        mount(root, recordView(meta, entity, record, draw, approval));
       } catch (error) {
         mount(root, error.status === 404 || error.code === 'not_found'
           ? emptyState('alert', t('error.not_found'))
@@ -101,10 +102,11 @@ async function remove(entity, record) {
   }
 }
 
-function headerBlock(entity, record, refresh, quick) {
+function headerBlock(entity, record, refresh, quick, locked) {
   const title = record[entity.title_field] ?? `#${record.id}`;
   const badges = entity.fields.filter((f) => f.type === 'picklist' && entity.list_columns.includes(f.name) && record[f.name])
     .map((f) => badge(`${f.label}: ${optionLabel(f, record[f.name])}`, 'info'));
+  if (locked) badges.push(badge(t('approvals.locked'), 'danger'));
   const facts = entity.list_columns.filter((name) => name !== entity.title_field && !describe(entity, name).options)
     .map((name) => h('div', { class: 'fact' }, h('dt', {}, labelOf(entity, name)), h('dd', {}, display(entity, name, record))));
   return h('header', { class: 'record-header card' },
@@ -112,10 +114,10 @@ function headerBlock(entity, record, refresh, quick) {
       h('div', {}, h('p', { class: 'eyebrow' }, entity.label), h('h1', {}, String(title)), h('div', { class: 'badges' }, badges)),
       h('div', { class: 'header-actions' },
         quick,
-        can(entity, 'edit') ? h('button', { class: 'btn', type: 'button', on: { click: () => openRecordForm(entity, record, { onSaved: refresh }) } }, icon('edit'), t('common.edit')) : null,
+        can(entity, 'edit') && !locked ? h('button', { class: 'btn', type: 'button', on: { click: () => openRecordForm(entity, record, { onSaved: refresh }) } }, icon('edit'), t('common.edit')) : null,
         entity.owned && canAssign(entity) ? h('button', { class: 'btn', type: 'button', on: { click: () => changeOwner(entity, record, refresh) } }, icon('user'), t('records.change_owner')) : null,
         entity.pooled && can(entity, 'edit') && record.owner_id ? h('button', { class: 'btn', type: 'button', on: { click: () => release(entity, record) } }, icon('pool'), t('pool.release')) : null,
-        can(entity, 'delete') ? h('button', { class: 'btn btn-danger-outline', type: 'button', on: { click: () => remove(entity, record) } }, icon('trash'), t('records.delete')) : null)),
+        can(entity, 'delete') && !locked ? h('button', { class: 'btn btn-danger-outline', type: 'button', on: { click: () => remove(entity, record) } }, icon('trash'), t('records.delete')) : null)),
     h('dl', { class: 'facts facts-inline' }, facts));
 }
 
@@ -179,7 +181,7 @@ function historySection(entity, record) {
   return h('section', { class: 'card' }, h('h2', { class: 'card-title' }, t('records.history')), body);
 }
 
-function recordView(meta, entity, record, refresh) {
+function recordView(meta, entity, record, refresh, approval) {
   document.title = `${record[entity.title_field] ?? record.id} · ${entity.label} · ${t('app.name')}`;
   const related = children(meta, entity, record.id).map(([child, filter, preset]) => relatedSection(child, filter, preset, refresh));
   const adders = related.filter((r) => r.add).slice(0, 3);
@@ -187,9 +189,9 @@ function recordView(meta, entity, record, refresh) {
   quick.forEach((button, i) => button.addEventListener('click', () => adders[i].add.click()));
   return h('div', { class: 'page record-page' },
     h('nav', { class: 'crumbs' }, entity.parent ? null : h('a', { href: `#/${entity.name}` }, entity.label)),
-    headerBlock(entity, record, refresh, [...recordActions(entity, record, refresh), ...quick]),
+    headerBlock(entity, record, refresh, [...recordActions(entity, record, refresh), ...quick], isLocked(approval)),
     h('div', { class: 'record-columns' },
-      h('div', { class: 'record-main' }, recordSections(entity, record, refresh), related.map((r) => r.el), commentsSection(entity, record)),
+      h('div', { class: 'record-main' }, approvalSection(entity, record, approval, refresh), recordSections(entity, record, refresh), related.map((r) => r.el), commentsSection(entity, record)),
       h('div', { class: 'record-side' }, h('section', { class: 'card' }, h('h2', { class: 'card-title' }, t('records.details')), details(entity, record)), historySection(entity, record))));
 }
 

@@ -36,11 +36,12 @@ function editDialog(department, parent, departments, refresh) {
       { name: 'name', label: t('departments.name'), value: department?.name || '', required: true, maxlength: 60 },
       { name: 'parent_id', label: t('departments.parent'), type: 'select', value: department ? department.parent_id ?? '' : parent?.id ?? '',
         options: departmentOptions(departments, { none: t('departments.top_level'), exclude: department }) },
+      { name: 'head_id', label: t('departments.head'), type: 'select', value: department?.head_id ?? '', options: [['', t('departments.no_head')]], hint: t('departments.head_hint') },
     ],
     submitLabel: t('common.save'),
     validate: (values) => (values.name.trim() ? {} : { name: t('field_error.required') }),
     async onSubmit(values) {
-      const body = { name: values.name.trim(), parent_id: values.parent_id ? Number(values.parent_id) : null };
+      const body = { name: values.name.trim(), parent_id: values.parent_id ? Number(values.parent_id) : null, head_id: values.head_id ? Number(values.head_id) : null };
       if (editing) await api('PATCH', `/departments/${department.id}`, { ...body, version: department.version });
       else await api('POST', '/departments', body);
       dialog.close();
@@ -48,6 +49,10 @@ function editDialog(department, parent, departments, refresh) {
       refresh();
     },
   });
+  const head = form.controls.head_id.input;
+  api('GET', '/directory?per_page=200').then((answer) => {
+    head.append(...answer.items.map((u) => h('option', { value: u.id, selected: u.id === department?.head_id }, u.department_name ? `${u.display_name} · ${u.department_name}` : u.display_name)));
+  }).catch((error) => form.showBanner(errorText(error)));
   const dialog = openDialog(editing ? t('departments.edit') : t('departments.new'), form.el);
   form.controls.name.input.focus();
 }
@@ -76,7 +81,8 @@ function tree(departments, refresh) {
     if (!items.length) return null;
     return h('ul', { role: parent ? 'group' : 'tree' }, items.map((d) => h('li', { role: 'treeitem' },
       h('div', { class: 'tree-node' },
-        h('span', { class: 'tree-name' }, icon('tree'), h('strong', {}, d.name), h('span', { class: 'muted' }, t('departments.user_count', { count: d.user_count }))),
+        h('span', { class: 'tree-name' }, icon('tree'), h('strong', {}, d.name), h('span', { class: 'muted' }, t('departments.user_count', { count: d.user_count })),
+          d.head_name ? h('span', { class: 'muted' }, t('departments.head_is', { name: d.head_name })) : null),
         h('span', { class: 'tree-actions' },
           h('button', { class: 'btn', type: 'button', on: { click: () => editDialog(null, d, departments, refresh) } }, icon('plus'), t('departments.add_child')),
           h('button', { class: 'btn', type: 'button', on: { click: () => editDialog(d, null, departments, refresh) } }, t('common.edit')),
