@@ -5,33 +5,11 @@ import { api } from './api.js';
 import { h, icon } from './dom.js';
 import { t } from './i18n.js';
 import { formatDateTime } from './format.js';
-import { onNotifications } from './notifications.js';
+import { liveCount } from './counts.js';
 import { badge, createForm, errorText, openDialog, toast } from './ui.js';
 
-const countListeners = new Set();
-let waiting = 0;
-
-/** Calls `listener(count)` whenever the number of approvals waiting for me may have changed. */
-export function onApprovalCount(listener) {
-  countListeners.add(listener);
-  listener(waiting);
-  return () => countListeners.delete(listener);
-}
-
-/** Asks the server how many approvals wait for me and tells the listeners. */
-export async function refreshApprovalCount() {
-  try {
-    const answer = await api('GET', '/approvals?box=waiting&per_page=1');
-    waiting = answer.waiting;
-    for (const listener of countListeners) listener(waiting);
-  } catch {
-    // The count is a hint on the menu; the page itself shows any error.
-  }
-}
-
-onNotifications(({ notification }) => {
-  if (notification?.kind?.startsWith('approval_')) refreshApprovalCount();
-});
+/** The number of approvals waiting for me, for the menu. */
+export const approvalCount = liveCount(() => api('GET', '/approvals?box=waiting&per_page=1').then((a) => a.waiting), ['approval_']);
 
 const STATUS_KIND = { pending: 'info', approved: 'ok', rejected: 'danger', withdrawn: 'neutral' };
 
@@ -87,7 +65,7 @@ async function transferDialog(instance, onDone) {
 
 /** The buttons of the caller's turn, or of the submitter's withdrawal. */
 export function decisionButtons(instance, onDone) {
-  const done = (answer) => { refreshApprovalCount(); onDone(answer); };
+  const done = (answer) => { approvalCount.refresh(); onDone(answer); };
   const run = (button, action) => async () => {
     button.disabled = true;
     try {

@@ -11,6 +11,7 @@ import { disconnectNotifications } from './notifications.js';
 import { notificationsPage } from './pages/notifications.js';
 import { announcementPage, announcementsPage } from './pages/announcements.js';
 import { approvalsPage } from './pages/approvals.js';
+import { inboxPage } from './pages/inbox.js';
 import { approvalFlowsPage } from './pages/settings/approvals.js';
 import { setupPage } from './pages/setup.js';
 import { loginPage } from './pages/login.js';
@@ -52,6 +53,7 @@ route('/pool', listPage('customers', { pool: true }));
 route('/search', searchPage);
 route('/notifications', notificationsPage);
 route('/approvals', approvalsPage);
+route('/inbox', inboxPage);
 route('/announcements', announcementsPage);
 route('/announcements/:id', announcementPage);
 // Every entity of the engine: its list, a new-record address and its record page.

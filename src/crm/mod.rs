@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod contracts;
 pub mod customers;
 pub mod followups;
+pub mod inbox;
 pub mod leads;
 pub mod opportunities;
 pub mod payments;
@@ -44,7 +45,7 @@ pub fn registry() -> Registry {
 /// The business routes beyond the generic record API; registered before it, so that fixed paths
 /// such as `/opportunities/board` are not taken for record ids.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(followups::configure)
+    cfg.configure(inbox::configure)
         .configure(announcements::configure)
         .configure(customers::configure)
         .configure(pool::configure)

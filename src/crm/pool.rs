@@ -342,6 +342,52 @@ fn due(
     rows.collect()
 }
 
+/// The caller's customers that the rules will return to the pool within `days` from `now`
+/// (soonest first), each with when: the 待办 inbox warns while there is time to follow them up.
+/// The return time is the same arithmetic as `due`, moved to the day it becomes true.
+pub fn returning_soon(
+    conn: &Connection,
+    user_id: i64,
+    now: i64,
+    days: i64,
+) -> Result<Vec<Value>, AppError> {
+    let settings = PoolSettings::load(conn)?;
+    let at = |rule_days: i64, last: &str| {
+        (rule_days > 0).then(|| {
+            format!(
+                "max(owned_at, coalesce({last}, 0)) + {}",
+                rule_days * DAY_MS
+            )
+        })
+    };
+    let rules: Vec<String> = [
+        at(settings.days_without_followup, "last_followup_at"),
+        at(settings.days_without_won, "last_won_at"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let returns_at = match rules.as_slice() {
+        [] => return Ok(Vec::new()),
+        [one] => one.clone(),
+        several => format!("min({})", several.join(", ")),
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, name, {returns_at} AS returns_at FROM customers
+         WHERE owner_id = ?1 AND deleted_at IS NULL AND {returns_at} < ?2
+         ORDER BY returns_at LIMIT 100"
+    ))?;
+    let rows = stmt
+        .query_map(params![user_id, now + days * DAY_MS], |r| {
+            Ok(json!({
+                "entity": "customers", "id": r.get::<_, i64>(0)?, "title": r.get::<_, String>(1)?,
+                "returns_at": crate::time::rfc3339(r.get(2)?),
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// Applies the pool rules at `now`; returns how many customers went back to the pool.
 pub fn apply_rules(tx: &Connection, actor: &Actor, now: i64) -> Result<usize, AppError> {
     let settings = PoolSettings::load(tx)?;

@@ -230,7 +230,7 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "get",
         "/api/v1/reminders",
         "customers",
-        "Follow-ups due: overdue, today, upcoming",
+        "The 待办 inbox: follow-ups overdue / today / upcoming, approvals_waiting, tasks_due, payments_due, expiring_contracts, pool_returning, counts {now, approvals_waiting}",
     ),
     (
         "post",

@@ -616,3 +616,52 @@ fn nobody_learns_of_an_approval_outside_their_scope() {
     assert_eq!(peer_tasks, 0);
     assert_eq!(office.rep.get("/api/v1/approvals?box=nonsense").status, 400);
 }
+
+#[test]
+fn the_inbox_gathers_what_waits_for_each_person() {
+    let office = Office::new();
+    office.design(json!([{"approver": {"kind": "head", "levels": 1}}]));
+    let contract = office.contract(2_000_000);
+    office.submit(contract);
+    let inbox = |browser: &Browser| {
+        let answer = browser.get("/api/v1/reminders");
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.body
+    };
+    let lead = inbox(&office.as_user("lead"));
+    assert_eq!(lead["counts"]["approvals_waiting"], 1);
+    assert_eq!(lead["approvals_waiting"][0]["id"], contract);
+    assert_eq!(lead["approvals_waiting"][0]["submitter"], "rep");
+    assert!(lead["counts"]["now"].as_i64().unwrap() >= 1);
+    let peer = inbox(&office.as_user("peer"));
+    assert_eq!(peer["counts"]["approvals_waiting"], 0);
+    assert_eq!(peer["approvals_waiting"], json!([]));
+
+    assert_eq!(inbox(&office.rep)["pool_returning"], json!([]));
+    let rules = office
+        .admin
+        .put("/api/v1/settings/pool", json!({"days_without_followup": 5}));
+    assert_eq!(rules.status, 200, "{}", rules.text);
+    let rep = inbox(&office.rep);
+    let returning = rep["pool_returning"].as_array().unwrap();
+    assert_eq!(returning.len(), 1, "the rep's one customer, in five days");
+    assert!(returning[0]["returns_at"].as_str().is_some());
+    assert!(inbox(&office.as_user("peer"))["pool_returning"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    let task = office.admin.post(
+        "/api/v1/tasks",
+        json!({"title": "催回款", "due_at": "2020-01-01T09:00:00Z"}),
+    );
+    assert_eq!(task.status, 201, "{}", task.text);
+    let admin = inbox(&office.admin);
+    assert_eq!(admin["tasks_due"][0]["title"], "催回款");
+    assert_eq!(admin["tasks_due"][0]["when"], "overdue");
+    assert_eq!(
+        inbox(&office.rep)["tasks_due"],
+        json!([]),
+        "no right to tasks"
+    );
+}

@@ -619,6 +619,10 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
         );
         (count == "1").then_some(())
     });
+    b.wait_text("[data-inbox=approvals_waiting]", BIG_CONTRACT);
+    b.goto(&run.url("/inbox"));
+    b.wait_text("[data-inbox=approvals_waiting]", BIG_CONTRACT);
+    run.check_page("the to-do list");
     b.goto(&run.url("/approvals"));
     let item = b.wait_text(".approval-item", BIG_CONTRACT);
     assert!(

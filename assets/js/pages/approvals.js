@@ -6,7 +6,7 @@ import { api } from '../api.js';
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { display, loadMeta, recordPath } from '../meta.js';
-import { approvalLine, approvalSteps, decisionButtons, refreshApprovalCount, statusBadge } from '../approvals.js';
+import { approvalCount, approvalLine, approvalSteps, decisionButtons, statusBadge } from '../approvals.js';
 import { emptyState, errorState, loading, pager } from '../ui.js';
 
 const BOXES = ['waiting', 'done', 'submitted'];
@@ -43,7 +43,7 @@ export function approvalsPage(params, query) {
       const [meta, answer] = await Promise.all([loadMeta(), api('GET', `/approvals?box=${box}&page=${page}`)]);
       counts = answer.waiting;
       drawTabs();
-      refreshApprovalCount();
+      approvalCount.refresh();
       mount(body, answer.items.length
         ? h('div', {}, h('ul', { class: 'approval-list' }, answer.items.map((i) => item(meta, i, load))), pager(answer, (to) => { page = to; load(); }))
         : emptyState('stamp', t(`approvals.empty.${box}`)));

@@ -1,4 +1,5 @@
-// Home (工作台): greeting, follow-ups due (overdue, today, this week), my pipeline, my tasks,
+// Home (工作台): greeting, the first of my 待办 (follow-ups, approvals, tasks, customers about to
+// go back to the pool), my pipeline, my tasks,
 // payments due and contracts about to end, and the account at a glance.
 import { api } from '../api.js';
 import { h, mount } from '../dom.js';
@@ -7,6 +8,7 @@ import { formatDate, formatDateTime, formatList, formatMoney, hourNow } from '..
 import { session } from '../session.js';
 import { badge, card, emptyState, errorState, loading } from '../ui.js';
 import { barChart } from '../chart.js';
+import { inboxSections } from './inbox.js';
 
 const may = (module) => session.user.permissions?.[module]?.actions.includes('view');
 const money = (amount) => formatMoney(amount, session.user.company?.currency || 'CNY');
@@ -62,32 +64,11 @@ function facts(rows) {
   return h('dl', { class: 'facts' }, rows.map(([label, value]) => [h('dt', {}, label), h('dd', {}, value)]));
 }
 
-function reminderList(items, kind) {
-  return items.map((item) => h('li', { class: 'reminder' },
-    h('div', {},
-      h('a', { href: `#/${item.entity}/${item.id}` }, h('strong', {}, item.title)),
-      item.last_content ? h('p', { class: 'muted reminder-text' }, item.last_content) : null),
-    badge(formatDateTime(item.due_at), kind)));
-}
-
+/** The 待办 card: the first few of what waits on me now; money has its own card. */
 function reminders() {
-  const body = h('div', {}, loading());
-  const load = async () => {
-    mount(body, loading());
-    try {
-      const answer = await api('GET', '/reminders');
-      const sections = [
-        ['overdue', 'danger'], ['today', 'info'], ['upcoming', 'neutral'],
-      ].filter(([key]) => answer[key].length).map(([key, kind]) => h('div', { class: 'reminder-group' },
-        h('h3', {}, t(`home.reminders.${key}`, { count: answer[key].length })),
-        h('ul', { class: 'reminders' }, reminderList(answer[key], kind))));
-      mount(body, sections.length ? sections : emptyState('inbox', t('home.todo_empty')));
-    } catch (error) {
-      mount(body, errorState(error, load));
-    }
-  };
-  load();
-  return body;
+  return loaded(() => api('GET', '/reminders'), (answer) => h('div', {},
+    inboxSections(answer, { keys: ['overdue', 'approvals_waiting', 'today', 'tasks_due', 'pool_returning', 'upcoming'], limit: 5 }),
+    h('a', { href: '#/inbox' }, t('inbox.open'))));
 }
 
 export function homePage() {

@@ -6,15 +6,17 @@ import { savePreferences, session } from '../session.js';
 import { navigate } from '../router.js';
 import { toast, errorText } from '../ui.js';
 import { bell, connectNotifications } from '../notifications.js';
-import { onApprovalCount, refreshApprovalCount } from '../approvals.js';
+import { approvalCount } from '../approvals.js';
+import { inboxCount } from './inbox.js';
 
 // Modules add their entries here as they are built; nothing unbuilt is listed.
 // `admin: true` entries are shown to administrators only (the server refuses others anyway).
 const MENU = [
   { items: [
     { path: '/', label: 'nav.home', icon: 'home' },
+    { path: '/inbox', label: 'nav.inbox', icon: 'inbox', count: inboxCount },
     { path: '/notifications', label: 'nav.notifications', icon: 'bell' },
-    { path: '/approvals', label: 'nav.approvals', icon: 'stamp', count: 'approvals' },
+    { path: '/approvals', label: 'nav.approvals', icon: 'stamp', count: approvalCount },
     { path: '/announcements', label: 'nav.announcements', icon: 'chat' },
   ] },
   { group: 'nav.group.customers', items: [
@@ -67,16 +69,16 @@ function sidebar(closeNav) {
       section.group ? h('div', { class: 'nav-group' }, t(section.group)) : null,
       h('ul', {}, section.items.filter((item) => (!item.admin || session.user.is_admin) && (!item.entity || session.user.permissions?.[item.entity]?.actions.includes('view'))).map((item) => h('li', {},
         h('a', { class: 'nav-link', href: `#${item.path}`, dataset: { path: item.path }, on: { click: closeNav } },
-          icon(item.icon), h('span', {}, t(item.label)), item.count ? menuCount() : null)))))));
+          icon(item.icon), h('span', {}, t(item.label)), item.count ? menuCount(item.count, item.label) : null)))))));
 }
 
-/** The number of approvals waiting for me beside their menu entry, kept up to date live. */
-function menuCount() {
+/** A live count beside a menu entry (approvals waiting for me, what is due in my 待办). */
+function menuCount(source, label) {
   const count = h('span', { class: 'nav-count', hidden: true });
-  onApprovalCount((n) => {
+  source.subscribe((n) => {
     count.hidden = !n;
     count.textContent = n > 99 ? '99+' : String(n);
-    count.setAttribute('aria-label', t('approvals.waiting_count', { count: n }));
+    count.setAttribute('aria-label', t('nav.count', { entry: t(label), count: n }));
   });
   return count;
 }
@@ -145,7 +147,7 @@ function header(toggleNav, rerender, onSignOut) {
 /** Builds the shell; `show(node, path)` puts a page in the content area. */
 export function createShell({ rerender, onSignOut }) {
   connectNotifications();
-  refreshApprovalCount();
+  approvalCount.refresh();
   let root;
   const toggleNav = () => root.classList.toggle('nav-open');
   const closeNav = () => root.classList.remove('nav-open');
@@ -172,6 +174,8 @@ export function createShell({ rerender, onSignOut }) {
       }
       mount(main, node);
       main.scrollTop = 0;
+      // What is due changes with what people do on the pages; the count follows each new one.
+      inboxCount.refresh();
     },
   };
 }

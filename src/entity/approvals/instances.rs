@@ -786,6 +786,47 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(answer))
 }
 
+/// The approvals waiting for the caller (at most `limit`, oldest first: the longest waiting
+/// come first in an inbox) and how many there are, for the 待办 inbox.
+pub fn waiting_for(
+    conn: &Connection,
+    rights: &Rights,
+    limit: i64,
+) -> Result<(i64, Vec<Value>), AppError> {
+    let condition = box_condition("waiting", rights.user_id).unwrap_or_default();
+    let visible = names_visible(rights, ("i.entity", "i.record_id"));
+    let total: i64 = conn.one(
+        &format!("SELECT count(*) FROM approval_instances i WHERE {condition} AND {visible}"),
+        [],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT i.id, i.entity, i.record_id, i.created_at,
+                (SELECT display_name FROM users WHERE id = i.submitter_id)
+         FROM approval_instances i WHERE {condition} AND {visible} ORDER BY i.id LIMIT ?1"
+    ))?;
+    let rows = stmt
+        .query_map([limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut items = Vec::with_capacity(rows.len());
+    for (instance, entity, id, at, submitter) in rows {
+        items.push(json!({
+            "entity": entity, "id": id, "instance_id": instance,
+            "title": record_title(conn, &entity, id)?,
+            "submitter": submitter, "submitted_at": rfc3339(at),
+        }));
+    }
+    Ok((total, items))
+}
+
 /// A decision on an instance, as its path names it.
 #[derive(Clone, Copy)]
 enum Move {

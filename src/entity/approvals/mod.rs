@@ -7,7 +7,7 @@
 mod flows;
 mod instances;
 
-pub use instances::{of_record, pending_of, submit, submit_route};
+pub use instances::{of_record, pending_of, submit, submit_route, waiting_for};
 
 use crate::entity::descriptor::Entity;
 use crate::http::error::AppError;

@@ -5,7 +5,7 @@ import { api } from '../../api.js';
 import { h, icon } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { session } from '../../session.js';
-import { approvalLine, approvalSteps, decisionButtons, refreshApprovalCount, statusBadge } from '../../approvals.js';
+import { approvalCount, approvalLine, approvalSteps, decisionButtons, statusBadge } from '../../approvals.js';
 import { createForm, emptyState, openDialog, toast } from '../../ui.js';
 
 /** The record's approval state (`GET /{entity}/{id}/approval`), or null for other entities. */
@@ -25,7 +25,7 @@ function submitDialog(entity, record, refresh) {
       await api('POST', `/${entity.name}/${record.id}/approval`, { comment: values.comment || null });
       dialog.close();
       toast(t('approvals.submitted_toast'));
-      refreshApprovalCount();
+      approvalCount.refresh();
       refresh();
     },
   });

@@ -1,0 +1,203 @@
+//! The 待办 inbox: everything waiting on the caller, gathered from the modules that know it,
+//! by the caller's own calendar day and only within their data scope. Customers due for a
+//! follow-up (overdue, today, the coming week), approvals waiting for them, their tasks due,
+//! unpaid instalments and contracts about to end, and customers the pool rules will soon take
+//! back. `counts` says how much is due now (not what is merely coming), for the menu.
+
+use super::customers::CUSTOMERS;
+use super::tasks::TASKS;
+use crate::access::{Action, Rights};
+use crate::auth::session::CurrentUser;
+use crate::auth::users::company_zone;
+use crate::db::Cached;
+use crate::entity::approvals;
+use crate::entity::store::visible;
+use crate::http::error::AppError;
+use crate::http::state::AppState;
+use crate::time::{now_ms, rfc3339};
+use actix_web::{web, HttpResponse};
+use chrono::{Days, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/reminders", web::get().to(reminders));
+}
+
+/// Days ahead the "upcoming" lists reach.
+const UPCOMING_DAYS: u64 = 7;
+/// Days ahead the inbox warns of customers going back to the pool.
+const POOL_NOTICE_DAYS: i64 = 7;
+/// The most approvals the inbox lists (the count covers them all).
+const APPROVALS_LISTED: i64 = 50;
+
+/// Instants of the caller's calendar: the start of today, of tomorrow, and of the day after the
+/// upcoming window.
+struct Calendar {
+    today: chrono::NaiveDate,
+    today_start: i64,
+    tomorrow: i64,
+    horizon: i64,
+}
+
+impl Calendar {
+    fn of(zone: chrono_tz::Tz) -> Calendar {
+        let today = Utc::now().with_timezone(&zone).date_naive();
+        let start = |days: u64| -> i64 {
+            let day = today.checked_add_days(Days::new(days)).unwrap_or(today);
+            day.and_hms_opt(0, 0, 0)
+                .and_then(|t| zone.from_local_datetime(&t).earliest())
+                .map_or(0, |t| t.timestamp_millis())
+        };
+        Calendar {
+            today,
+            today_start: start(0),
+            tomorrow: start(1),
+            horizon: start(UPCOMING_DAYS + 1),
+        }
+    }
+
+    /// `overdue`, `today` or `upcoming` for a due instant.
+    fn when(&self, due: i64) -> &'static str {
+        if due < self.today_start {
+            "overdue"
+        } else if due < self.tomorrow {
+            "today"
+        } else {
+            "upcoming"
+        }
+    }
+}
+
+/// The caller's customers whose next follow-up falls before the horizon, as (due, item).
+fn followups_due(
+    conn: &Connection,
+    rights: &Rights,
+    calendar: &Calendar,
+) -> Result<Vec<(i64, Value)>, AppError> {
+    let sql = format!(
+        "SELECT t.id, t.name, t.next_followup_at,
+            (SELECT f.content FROM followups f WHERE f.entity = 'customers'
+               AND f.record_id = t.id AND f.deleted_at IS NULL
+             ORDER BY f.followed_at DESC, f.id DESC LIMIT 1)
+         FROM customers t
+         WHERE t.owner_id = ?1 AND t.next_followup_at < ?2 AND t.deleted_at IS NULL AND {}
+         ORDER BY t.next_followup_at LIMIT 500",
+        visible(rights, &CUSTOMERS, "t")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params![rights.user_id, calendar.horizon], |r| {
+            Ok((
+                r.get::<_, i64>(2)?,
+                json!({
+                    "entity": "customers",
+                    "id": r.get::<_, i64>(0)?,
+                    "title": r.get::<_, String>(1)?,
+                    "due_at": rfc3339(r.get(2)?),
+                    "last_content": r.get::<_, Option<String>>(3)?,
+                }),
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The caller's open tasks due before the horizon (overdue ones included), soonest first.
+fn tasks_due(
+    conn: &Connection,
+    rights: &Rights,
+    calendar: &Calendar,
+) -> Result<Vec<Value>, AppError> {
+    if !rights.can(TASKS.name, Action::View) {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT t.id, t.title, t.due_at, t.priority FROM tasks t
+         WHERE t.owner_id = ?1 AND t.deleted_at IS NULL AND t.due_at < ?2
+           AND t.status IN ('open', 'in_progress') AND {}
+         ORDER BY t.due_at LIMIT 100",
+        visible(rights, &TASKS, "t")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params![rights.user_id, calendar.horizon], |r| {
+            let due: i64 = r.get(2)?;
+            Ok(json!({
+                "entity": "tasks", "id": r.get::<_, i64>(0)?, "title": r.get::<_, String>(1)?,
+                "due_at": rfc3339(due), "priority": r.get::<_, Option<String>>(3)?,
+                "when": calendar.when(due),
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// `GET /reminders`: the inbox (see the module's comment).
+async fn reminders(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let answer = state
+        .db
+        .read(move |conn| {
+            let rights = Rights::load(conn, user.id)?;
+            let calendar = Calendar::of(user_zone(conn, user.id)?);
+            let (mut overdue, mut due_today, mut upcoming) = (vec![], vec![], vec![]);
+            for (due, item) in followups_due(conn, &rights, &calendar)? {
+                match calendar.when(due) {
+                    "overdue" => overdue.push(item),
+                    "today" => due_today.push(item),
+                    _ => upcoming.push(item),
+                }
+            }
+            let horizon = calendar
+                .today
+                .checked_add_days(Days::new(UPCOMING_DAYS))
+                .unwrap_or(calendar.today)
+                .format("%Y-%m-%d")
+                .to_string();
+            let payments = super::payments::due(conn, &rights, &horizon)?;
+            let tasks = tasks_due(conn, &rights, &calendar)?;
+            let (approvals_total, approvals) =
+                approvals::waiting_for(conn, &rights, APPROVALS_LISTED)?;
+            let pool = if rights.can(CUSTOMERS.name, Action::View) {
+                super::pool::returning_soon(conn, user.id, now_ms(), POOL_NOTICE_DAYS)?
+            } else {
+                Vec::new()
+            };
+            let due_now = |items: &[Value], flag: &str, value: Value| {
+                items.iter().filter(|i| i[flag] == value).count()
+            };
+            let now_count =
+                overdue.len() + due_today.len() + approvals_total as usize + tasks.len()
+                    - due_now(&tasks, "when", json!("upcoming"))
+                    + due_now(&payments, "overdue", json!(true))
+                    + pool.len();
+            Ok(json!({
+                "overdue": overdue, "today": due_today, "upcoming": upcoming,
+                "approvals_waiting": approvals,
+                "tasks_due": tasks,
+                "payments_due": payments,
+                "expiring_contracts": super::contracts::expiring(conn, &rights, calendar.today)?,
+                "pool_returning": pool,
+                "counts": { "now": now_count, "approvals_waiting": approvals_total },
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The caller's own time zone, else the company's.
+fn user_zone(conn: &Connection, user_id: i64) -> Result<chrono_tz::Tz, AppError> {
+    let own: Option<String> = conn
+        .one("SELECT timezone FROM users WHERE id = ?1", [user_id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    match own.and_then(|z| z.parse().ok()) {
+        Some(zone) => Ok(zone),
+        None => Ok(company_zone(conn)?),
+    }
+}
