@@ -553,6 +553,19 @@ fn main() {
         "funnel, scope all",
         readers(&all, c, "/api/v1/opportunities/funnel".into()),
     );
+    // The 待办 inbox and My approvals (issue #21: the inbox of a manager ≤ 25 ms p99).
+    scenario(
+        "inbox, manager (department tree)",
+        readers(&tree, c, "/api/v1/reminders".into()),
+    );
+    scenario(
+        "inbox, scope own",
+        readers(&own, c, "/api/v1/reminders".into()),
+    );
+    scenario(
+        "my approvals waiting, manager",
+        readers(&tree, c, "/api/v1/approvals?box=waiting".into()),
+    );
 
     // The mixed workload as the sales director (every customer is theirs to read): 80 % reads,
     // 20 % writes; a backup of the whole database runs in it.

@@ -12,8 +12,8 @@ mod words;
 use crate::audit::Actor;
 use crate::crm::pipelines::{self, Stage};
 use crate::entity::descriptor::Entity;
-use crate::entity::registry;
 use crate::entity::store::{self, Caller};
+use crate::entity::{approvals, registry};
 use crate::http::error::AppError;
 use crate::time::{as_of, now_ms};
 use org::Org;
@@ -50,6 +50,8 @@ struct Plan {
     opportunities: u64,
     contracts: u64,
     tasks: u64,
+    /// Contracts submitted for approval this week, still in approval.
+    approvals: u64,
 }
 
 impl Plan {
@@ -65,6 +67,7 @@ impl Plan {
                 opportunities: 150,
                 contracts: 60,
                 tasks: 80,
+                approvals: 6,
             },
             Size::Large => Plan {
                 staff: org::Staffing::LARGE,
@@ -76,6 +79,7 @@ impl Plan {
                 opportunities: 300_000,
                 contracts: 100_000,
                 tasks: 50_000,
+                approvals: 300,
             },
         }
     }
@@ -89,6 +93,7 @@ impl Plan {
             + self.opportunities
             + self.contracts * 4
             + self.tasks
+            + self.approvals
     }
 }
 
@@ -170,6 +175,7 @@ pub fn generate(
     demo.customers(&plan)?;
     demo.leads(plan.leads)?;
     demo.tasks(plan.tasks)?;
+    demo.approvals_in_flight(plan.approvals)?;
     demo.conn.execute_batch("COMMIT")?;
     demo.report();
     let seconds = started.elapsed().as_secs_f64();
@@ -240,6 +246,93 @@ impl Demo<'_> {
         let record = as_of(at, || store::create(conn, entity, &caller, &body))?;
         self.count(entity.name);
         Ok(record)
+    }
+
+    /// The contract flow a sales company runs (the team's head, then the director above
+    /// 500,000 yuan), and `count` renewal contracts submitted to it by their reps this week,
+    /// a third of them past the first step: approvals waiting, with their notifications.
+    fn approvals_in_flight(&mut self, count: u64) -> Result<(), AppError> {
+        let director = self
+            .org
+            .members
+            .iter()
+            .find(|m| m.role == org::Role::Director)
+            .map(|m| m.id)
+            .ok_or_else(AppError::not_found)?;
+        let steps = json!([
+            {"name": "主管审批", "approver": {"kind": "head", "levels": 1}},
+            {"name": "总监审批", "approver": {"kind": "users", "user_ids": [director]},
+             "condition": {"field": "amount", "op": "gt", "value": 50_000_000}},
+        ]);
+        self.conn.execute(
+            "UPDATE approval_flows SET steps = ?1, version = version + 1 WHERE entity = 'contracts'",
+            [steps.to_string()],
+        )?;
+        let contracts: &'static Entity =
+            registry::find("contracts").ok_or_else(AppError::not_found)?;
+        self.begin("approvals", count);
+        for n in 0..count {
+            let owner = self.org.seller(&mut self.rng);
+            let Some(&customer) = self.held[owner].last() else {
+                continue;
+            };
+            let at = self.today - self.rng.random_range(1..7) * DAY_MS;
+            let amount = self.rng.random_range(5..200) * 1_000_000;
+            let contract = self.create(
+                "contracts",
+                owner,
+                at,
+                json!({ "name": "续约合同", "customer_id": customer, "amount": amount }),
+            )?;
+            let member = &self.org.members[owner];
+            let caller = Caller {
+                rights: &member.rights,
+                actor: &member.actor,
+            };
+            let conn: &Connection = self.conn;
+            let id = Self::id(&contract);
+            let submitted = as_of(at, || {
+                approvals::submit(
+                    conn,
+                    contracts,
+                    &caller,
+                    id,
+                    Some("客户已确认条款，请审批".into()),
+                )
+            })?;
+            if n % 3 == 0 {
+                self.first_step_approved(submitted, at)?;
+            }
+            self.step(n + 1)?;
+        }
+        Ok(())
+    }
+
+    /// The head of the submitter's team approves the first step of `instance`, at `at`.
+    fn first_step_approved(&mut self, instance: i64, at: i64) -> Result<(), AppError> {
+        let approver: i64 = self.conn.query_row(
+            "SELECT approver_id FROM approval_tasks WHERE instance_id = ?1 AND step = 0",
+            [instance],
+            |r| r.get(0),
+        )?;
+        let Some(member) = self.org.members.iter().find(|m| m.id == approver) else {
+            return Ok(());
+        };
+        let caller = Caller {
+            rights: &member.rights,
+            actor: &member.actor,
+        };
+        let conn: &Connection = self.conn;
+        as_of(at + DAY_MS / 2, || {
+            approvals::decide_as(
+                conn,
+                &caller,
+                instance,
+                approvals::Move::Approve,
+                None,
+                None,
+            )
+        })
     }
 
     /// A signed contract went through its approval before the demo's history begins: it stands

@@ -47,6 +47,14 @@ impl Role {
         }
     }
 
+    /// Whether a person of this role heads the department they are placed in.
+    fn heads(self) -> bool {
+        matches!(
+            self,
+            Role::Director | Role::RegionalManager | Role::TeamManager
+        )
+    }
+
     /// The role's permissions, in the shape `PUT /roles/{id}` takes.
     fn permissions(self) -> Value {
         const SALES: [&str; 10] = [
@@ -236,6 +244,12 @@ impl Builder<'_> {
             "INSERT INTO user_roles (user_id, role_id) VALUES (?1, ?2)",
             params![id, role_id],
         )?;
+        if role.heads() {
+            self.conn.execute(
+                "UPDATE departments SET head_id = ?1 WHERE id = ?2",
+                params![id, department.0],
+            )?;
+        }
         self.people
             .push((id, username, role, department.1.to_string()));
         Ok(())
@@ -288,6 +302,10 @@ fn hire(conn: &Connection, staffing: &Staffing, rng: &mut StdRng) -> Result<Org,
     conn.execute(
         "UPDATE users SET department_id = ?1 WHERE id = ?2",
         params![head_office, admin_id],
+    )?;
+    conn.execute(
+        "UPDATE departments SET head_id = ?1 WHERE id = ?2",
+        params![admin_id, head_office],
     )?;
     let centre = b.department("销售中心", None)?;
     b.person("director".into(), Role::Director, (centre, "销售中心"))?;

@@ -110,7 +110,7 @@ fn the_demo_company_is_alive_deterministic_and_scoped() {
         ("contacts", 600),
         ("leads", 120),
         ("opportunities", 150),
-        ("contracts", 60),
+        ("contracts", 66),
         ("tasks", 80),
     ] {
         assert_eq!(counts(&admin, entity), expected, "{entity}");
@@ -118,6 +118,25 @@ fn the_demo_company_is_alive_deterministic_and_scoped() {
         assert_eq!(exact, &Value::Bool(true), "{entity}");
     }
     assert!(counts(&admin, "payments") > 0 && counts(&admin, "invoices") > 0);
+    // Six renewals in approval, two of them past the first step, each waiting on someone.
+    let waiting: i64 = app
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM approval_instances WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(waiting, 6);
+    let past_first: i64 = app
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM approval_instances WHERE current_step = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(past_first, 2);
     // Written through the write path: searchable (both indexes) and with history.
     let one = &admin.get("/api/v1/customers?sort=id&per_page=1").body["items"][0];
     let name = one["name"].as_str().unwrap().to_string();

@@ -829,7 +829,7 @@ pub fn waiting_for(
 
 /// A decision on an instance, as its path names it.
 #[derive(Clone, Copy)]
-enum Move {
+pub enum Move {
     Approve,
     Reject,
     Withdraw,
@@ -855,6 +855,27 @@ impl Move {
             Move::Transfer => &["user_id", "comment"],
             Move::Approve | Move::Reject => &["comment"],
         }
+    }
+}
+
+/// Makes a move on the instance `id` as the caller: 404 when they may not open its record,
+/// 409 once it has ended. `comment` is the reason of a rejection (required there), `to` the
+/// colleague of a transfer.
+pub fn decide_as(
+    tx: &Connection,
+    caller: &Caller,
+    id: i64,
+    what: Move,
+    comment: Option<&str>,
+    to: Option<i64>,
+) -> Result<(), AppError> {
+    let instance = Instance::visible_to(tx, caller.rights, id)?;
+    instance.pending()?;
+    match what {
+        Move::Approve => approve(tx, caller, &instance, comment),
+        Move::Reject => reject(tx, caller, &instance, comment.unwrap_or_default()),
+        Move::Withdraw => withdraw(tx, caller, &instance),
+        Move::Transfer => transfer(tx, caller, &instance, to.unwrap_or_default(), comment),
     }
 }
 
@@ -894,15 +915,7 @@ pub async fn decide(
     };
     errors.into_result()?;
     let answer = write_as(&state, &req, &user, move |tx, caller| {
-        let instance = Instance::visible_to(tx, caller.rights, id)?;
-        instance.pending()?;
-        let comment = comment.as_deref();
-        match what {
-            Move::Approve => approve(tx, caller, &instance, comment)?,
-            Move::Reject => reject(tx, caller, &instance, comment.unwrap_or_default())?,
-            Move::Withdraw => withdraw(tx, caller, &instance)?,
-            Move::Transfer => transfer(tx, caller, &instance, to.unwrap_or_default(), comment)?,
-        }
+        decide_as(tx, caller, id, what, comment.as_deref(), to)?;
         let instance = Instance::load(tx, id)?.ok_or_else(AppError::not_found)?;
         detail(tx, caller.rights, &instance)
     })

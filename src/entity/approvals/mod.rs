@@ -7,7 +7,7 @@
 mod flows;
 mod instances;
 
-pub use instances::{of_record, pending_of, submit, submit_route, waiting_for};
+pub use instances::{decide_as, of_record, pending_of, submit, submit_route, waiting_for, Move};
 
 use crate::entity::descriptor::Entity;
 use crate::http::error::AppError;
