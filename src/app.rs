@@ -103,10 +103,14 @@ impl Application {
         let signals = actix_web::rt::spawn(stop_on_signal(self.handle()));
         let housekeeping = actix_web::rt::spawn(expire_sessions_hourly(self.state.clone()));
         let pool_rules = actix_web::rt::spawn(crm::pool::apply_rules_hourly(self.state.clone()));
+        let mail = actix_web::rt::spawn(entity::mailing::deliver_mail(self.state.clone()));
+        let digests = actix_web::rt::spawn(crm::inbox::queue_digests_hourly(self.state.clone()));
         let result = self.server.await;
         signals.abort();
         housekeeping.abort();
         pool_rules.abort();
+        mail.abort();
+        digests.abort();
         if let Err(error) = self.state.db.checkpoint() {
             tracing::warn!(%error, "could not fold the write-ahead log into the database at shutdown");
         }
@@ -197,6 +201,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(org::users::configure)
                 .configure(org::audit_log::configure)
                 .configure(org::system::configure)
+                .configure(org::mail::configure)
                 .configure(access::roles::configure)
                 .configure(entity::meta::configure)
                 .configure(entity::search::configure)

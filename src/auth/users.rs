@@ -134,7 +134,8 @@ pub fn profile(conn: &Connection, user_id: i64, modules: &[&str]) -> Result<Valu
     let mut user = conn
         .query_row(
             "SELECT u.id, u.username, u.display_name, u.language, u.theme, u.font_size, u.timezone,
-                    u.version, u.created_at, u.updated_at, u.department_id, d.name
+                    u.version, u.created_at, u.updated_at, u.department_id, d.name,
+                    u.email, u.email_kinds, u.digest_hour
              FROM users u LEFT JOIN departments d ON d.id = u.department_id WHERE u.id = ?1",
             [user_id],
             |r| {
@@ -151,6 +152,10 @@ pub fn profile(conn: &Connection, user_id: i64, modules: &[&str]) -> Result<Valu
                     "updated_at": rfc3339(r.get(9)?),
                     "department_id": r.get::<_, Option<i64>>(10)?,
                     "department_name": r.get::<_, Option<String>>(11)?,
+                    "email": r.get::<_, Option<String>>(12)?,
+                    "email_kinds": serde_json::from_str::<Value>(&r.get::<_, String>(13)?)
+                        .unwrap_or_else(|_| json!([])),
+                    "digest_hour": r.get::<_, Option<i64>>(14)?,
                 }))
             },
         )
@@ -184,6 +189,32 @@ pub fn roles_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<Value>>
 
 /// Applies `PATCH /auth/me`. Only preference keys are accepted: anything else (roles, username,
 /// owner…) is refused by name, so a user cannot raise their own rights through this route.
+/// The kinds of notification the server files (`entity::notifications::send` callers), each of
+/// which a person may also have sent by email.
+pub const NOTIFICATION_KINDS: &[&str] = &[
+    "mention",
+    "announcement",
+    "approval_waiting",
+    "approval_approved",
+    "approval_rejected",
+    "approval_withdrawn",
+];
+
+/// An address of the form someone@somewhere.tld, short enough to store.
+fn valid_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.chars().count() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text
+            .contains(|c: char| c.is_whitespace() || c == ',' || c == ';' || c == '<' || c == '>')
+        && !domain.contains('@')
+}
+
 pub fn update_preferences(
     conn: &Connection,
     user_id: i64,
@@ -219,6 +250,33 @@ pub fn update_preferences(
                     updates.push(("display_name", Some(name.trim().into())));
                 }
                 None => errors.add(key, "required", json!({})),
+            },
+            "email" => match value {
+                Value::Null => updates.push(("email", None)),
+                _ => match text.map(str::trim).filter(|t| valid_email(t)) {
+                    Some(address) => updates.push(("email", Some(address.into()))),
+                    None => errors.add(key, "invalid_email", json!({})),
+                },
+            },
+            "email_kinds" => match value.as_array().map(|kinds| {
+                kinds
+                    .iter()
+                    .map(|k| k.as_str().filter(|k| NOTIFICATION_KINDS.contains(k)))
+                    .collect::<Option<Vec<_>>>()
+            }) {
+                Some(Some(kinds)) => updates.push(("email_kinds", Some(json!(kinds).to_string()))),
+                _ => errors.add(
+                    key,
+                    "one_of",
+                    json!({ "options": NOTIFICATION_KINDS.join(", ") }),
+                ),
+            },
+            "digest_hour" => match value {
+                Value::Null => updates.push(("digest_hour", None)),
+                _ => match value.as_i64().filter(|h| (0..24).contains(h)) {
+                    Some(hour) => updates.push(("digest_hour", Some(hour.to_string()))),
+                    None => errors.add(key, "between", json!({ "min": 0, "max": 23 })),
+                },
             },
             "version" => {}
             _ => errors.add(key, "not_editable", json!({})),

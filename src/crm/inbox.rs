@@ -14,9 +14,10 @@ use crate::entity::approvals;
 use crate::entity::store::visible;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
+use crate::i18n::{Lang, Translations};
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpResponse};
-use chrono::{Days, TimeZone, Utc};
+use chrono::{Days, TimeZone, Timelike, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
@@ -133,59 +134,168 @@ fn tasks_due(
     Ok(rows)
 }
 
-/// `GET /reminders`: the inbox (see the module's comment).
+/// The inbox of `user_id` (see the module's comment), as `GET /reminders` answers it.
+pub fn inbox(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
+    let rights = Rights::load(conn, user_id)?;
+    let calendar = Calendar::of(user_zone(conn, user_id)?);
+    let (mut overdue, mut due_today, mut upcoming) = (vec![], vec![], vec![]);
+    for (due, item) in followups_due(conn, &rights, &calendar)? {
+        match calendar.when(due) {
+            "overdue" => overdue.push(item),
+            "today" => due_today.push(item),
+            _ => upcoming.push(item),
+        }
+    }
+    let horizon = calendar
+        .today
+        .checked_add_days(Days::new(UPCOMING_DAYS))
+        .unwrap_or(calendar.today)
+        .format("%Y-%m-%d")
+        .to_string();
+    let payments = super::payments::due(conn, &rights, &horizon)?;
+    let tasks = tasks_due(conn, &rights, &calendar)?;
+    let (approvals_total, approvals) = approvals::waiting_for(conn, &rights, APPROVALS_LISTED)?;
+    let pool = if rights.can(CUSTOMERS.name, Action::View) {
+        super::pool::returning_soon(conn, user_id, now_ms(), POOL_NOTICE_DAYS)?
+    } else {
+        Vec::new()
+    };
+    let count = |items: &[Value], flag: &str, value: Value| {
+        items.iter().filter(|i| i[flag] == value).count()
+    };
+    let now_count = overdue.len() + due_today.len() + approvals_total as usize + tasks.len()
+        - count(&tasks, "when", json!("upcoming"))
+        + count(&payments, "overdue", json!(true))
+        + pool.len();
+    Ok(json!({
+        "overdue": overdue, "today": due_today, "upcoming": upcoming,
+        "approvals_waiting": approvals,
+        "tasks_due": tasks,
+        "payments_due": payments,
+        "expiring_contracts": super::contracts::expiring(conn, &rights, calendar.today)?,
+        "pool_returning": pool,
+        "counts": { "now": now_count, "approvals_waiting": approvals_total },
+    }))
+}
+
+/// `GET /reminders`: the caller's inbox.
 async fn reminders(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let answer = state
-        .db
-        .read(move |conn| {
-            let rights = Rights::load(conn, user.id)?;
-            let calendar = Calendar::of(user_zone(conn, user.id)?);
-            let (mut overdue, mut due_today, mut upcoming) = (vec![], vec![], vec![]);
-            for (due, item) in followups_due(conn, &rights, &calendar)? {
-                match calendar.when(due) {
-                    "overdue" => overdue.push(item),
-                    "today" => due_today.push(item),
-                    _ => upcoming.push(item),
-                }
-            }
-            let horizon = calendar
-                .today
-                .checked_add_days(Days::new(UPCOMING_DAYS))
-                .unwrap_or(calendar.today)
-                .format("%Y-%m-%d")
-                .to_string();
-            let payments = super::payments::due(conn, &rights, &horizon)?;
-            let tasks = tasks_due(conn, &rights, &calendar)?;
-            let (approvals_total, approvals) =
-                approvals::waiting_for(conn, &rights, APPROVALS_LISTED)?;
-            let pool = if rights.can(CUSTOMERS.name, Action::View) {
-                super::pool::returning_soon(conn, user.id, now_ms(), POOL_NOTICE_DAYS)?
-            } else {
-                Vec::new()
-            };
-            let due_now = |items: &[Value], flag: &str, value: Value| {
-                items.iter().filter(|i| i[flag] == value).count()
-            };
-            let now_count =
-                overdue.len() + due_today.len() + approvals_total as usize + tasks.len()
-                    - due_now(&tasks, "when", json!("upcoming"))
-                    + due_now(&payments, "overdue", json!(true))
-                    + pool.len();
-            Ok(json!({
-                "overdue": overdue, "today": due_today, "upcoming": upcoming,
-                "approvals_waiting": approvals,
-                "tasks_due": tasks,
-                "payments_due": payments,
-                "expiring_contracts": super::contracts::expiring(conn, &rights, calendar.today)?,
-                "pool_returning": pool,
-                "counts": { "now": now_count, "approvals_waiting": approvals_total },
-            }))
-        })
-        .await?;
+    let answer = state.db.read(move |conn| inbox(conn, user.id)).await?;
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The sections of a digest, in the inbox's order, with the key of their heading.
+const DIGEST_SECTIONS: [(&str, &str); 7] = [
+    ("overdue", "home.reminders.overdue"),
+    ("approvals_waiting", "inbox.approvals"),
+    ("today", "home.reminders.today"),
+    ("tasks_due", "inbox.tasks"),
+    ("pool_returning", "inbox.pool"),
+    ("payments_due", "inbox.payments"),
+    ("expiring_contracts", "inbox.contracts"),
+];
+/// The most items a digest lists under one heading.
+const DIGEST_ITEMS: usize = 20;
+
+/// The daily digest of an inbox in `lang`: its subject and text, or `None` when nothing is due.
+fn digest(inbox: &Value, i18n: &Translations, lang: Lang) -> Option<(String, String)> {
+    let mut text = String::new();
+    let mut total = 0;
+    for (key, heading) in DIGEST_SECTIONS {
+        let items = inbox[key].as_array().map(Vec::as_slice).unwrap_or_default();
+        if items.is_empty() {
+            continue;
+        }
+        let count = if key == "approvals_waiting" {
+            inbox["counts"]["approvals_waiting"]
+                .as_u64()
+                .unwrap_or_default() as usize
+        } else {
+            items.len()
+        };
+        total += count;
+        text.push_str(&i18n.text(lang, heading, &json!({ "count": count })));
+        text.push('\n');
+        for item in items.iter().take(DIGEST_ITEMS) {
+            text.push_str(&format!(
+                "  · {}\n",
+                item["title"].as_str().unwrap_or_default()
+            ));
+        }
+        text.push('\n');
+    }
+    if total == 0 {
+        return None;
+    }
+    text.push_str(&i18n.text(lang, "mail.digest_footer", &Value::Null));
+    let subject = i18n.text(lang, "mail.digest_subject", &json!({ "count": total }));
+    Some((subject, text))
+}
+
+/// Queues today's digest for everyone whose chosen hour (in their own time zone) has come and
+/// who has not had one today; answers how many were queued.
+pub fn queue_digests(
+    conn: &Connection,
+    i18n: &Translations,
+    default_lang: Lang,
+) -> Result<usize, AppError> {
+    if crate::org::mail::MailSettings::load(conn)?.is_none() {
+        return Ok(0);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT id, digest_hour, digest_sent_on, language FROM users
+         WHERE digest_hour IS NOT NULL AND email IS NOT NULL AND frozen = 0",
+    )?;
+    let people = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut queued = 0;
+    for (user, hour, sent_on, language) in people {
+        let local = Utc::now().with_timezone(&user_zone(conn, user)?);
+        let today = local.date_naive().format("%Y-%m-%d").to_string();
+        if i64::from(local.hour()) < hour || sent_on.as_deref() == Some(today.as_str()) {
+            continue;
+        }
+        let lang = language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or(default_lang);
+        if let Some((subject, body)) = digest(&inbox(conn, user)?, i18n, lang) {
+            crate::org::mail::enqueue_text(conn, user, &subject, &body)?;
+            queued += 1;
+        }
+        conn.run(
+            "UPDATE users SET digest_sent_on = ?1 WHERE id = ?2",
+            rusqlite::params![today, user],
+        )?;
+    }
+    Ok(queued)
+}
+
+/// Looks for digests due every few minutes, until the server stops.
+pub async fn queue_digests_hourly(state: web::Data<AppState>) {
+    let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        interval.tick().await;
+        let shared = state.clone();
+        let queued = state
+            .db
+            .write(move |tx| queue_digests(tx, &shared.i18n, shared.default_lang))
+            .await;
+        if let Err(error) = queued {
+            tracing::warn!(%error, "could not queue the daily digests");
+        }
+    }
 }
 
 /// The caller's own time zone, else the company's.

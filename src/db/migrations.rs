@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/014_announcements.sql"),
     include_str!("migrations/015_change_marks.sql"),
     include_str!("migrations/016_approvals.sql"),
+    include_str!("migrations/017_mail.sql"),
 ];
 
 /// The schema version this binary writes.

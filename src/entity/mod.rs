@@ -14,6 +14,7 @@ pub mod export;
 pub mod history;
 pub mod import;
 pub mod lines;
+pub mod mailing;
 pub mod meta;
 pub mod notifications;
 pub mod picklists;

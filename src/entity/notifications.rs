@@ -77,6 +77,9 @@ pub fn send(conn: &Connection, notice: &Notice, recipients: &[i64]) -> Result<Ve
                 now_ms()
             ],
         )?;
+        if super::mailing::wants_email(conn, user, notice.kind)? {
+            crate::org::mail::enqueue_notification(conn, user, conn.last_insert_rowid())?;
+        }
         notified.push(user);
     }
     Ok(notified)
@@ -102,7 +105,7 @@ fn may_learn(conn: &Connection, user: i64, notice: &Notice) -> Result<bool, AppE
 }
 
 /// The condition on a notification row `n` that its reader may still open its record.
-fn readable(rights: &Rights) -> String {
+pub(super) fn readable(rights: &Rights) -> String {
     format!(
         "n.user_id = {} AND (n.entity IS NULL OR {})",
         rights.user_id,
@@ -110,11 +113,12 @@ fn readable(rights: &Rights) -> String {
     )
 }
 
-const COLUMNS: &str = "n.id, n.kind, n.entity, n.record_id, n.params, n.created_at, n.read_at, \
+pub(super) const COLUMNS: &str =
+    "n.id, n.kind, n.entity, n.record_id, n.params, n.created_at, n.read_at, \
      (SELECT display_name FROM users WHERE id = n.actor_id)";
 
 /// One notification as the API answers it, its message in `lang`.
-fn item(row: &Row, state: &AppState, lang: Lang) -> rusqlite::Result<Value> {
+pub(super) fn item(row: &Row, state: &AppState, lang: Lang) -> rusqlite::Result<Value> {
     let kind: String = row.get(1)?;
     let entity: Option<String> = row.get(2)?;
     let params: Value = serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default();

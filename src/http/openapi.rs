@@ -429,6 +429,24 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/v1/settings/mail",
+        "settings",
+        "SMTP settings (password_set, never the password) and the outgoing queue (waiting, failed, sent, last_error)",
+    ),
+    (
+        "put",
+        "/api/v1/settings/mail",
+        "settings",
+        "Save SMTP settings: host, port, security starttls|tls|none, username, password (absent keeps it), from_address, from_name; retries the queue",
+    ),
+    (
+        "post",
+        "/api/v1/settings/mail/test",
+        "settings",
+        "Send a test mail now (to); 502 mail_failed with the server's reason",
+    ),
+    (
+        "get",
         "/api/v1/approval-flows",
         "approvals",
         "Every entity that may have an approval flow, with its flow (steps null when none; administrators)",

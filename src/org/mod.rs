@@ -1,7 +1,8 @@
-//! The organisation: departments, user administration, the operation log.
+//! The organisation: departments, user administration, the operation log, outgoing mail.
 
 pub mod audit_log;
 pub mod departments;
+pub mod mail;
 pub mod system;
 pub mod users;
 

@@ -397,6 +397,87 @@ fn every_scope_admits_exactly_its_records_on_every_route() {
         );
         if name != "owner" {
             check_mentions(&owner, &viewer, &ids, inside, name);
+            check_approvals(&org, (&owner, &viewer), &ids, inside, name);
+        }
+    }
+}
+
+/// For each record whose entity takes part in approvals, a flow names the viewer and the
+/// administrator, and the owner submits it: the viewer is asked, can open the approval, finds it
+/// waiting and may decide exactly when they may open the record; otherwise only the
+/// administrator is asked and the viewer gets 404 everywhere. The approval then ends rejected.
+fn check_approvals(
+    org: &Org,
+    (owner, viewer): (&Browser, &Browser),
+    ids: &[i64],
+    inside: bool,
+    who: &str,
+) {
+    let me = |b: &Browser| b.get("/api/v1/auth/me").body["id"].as_i64().unwrap();
+    let (viewer_id, admin_id) = (me(viewer), me(&org.admin));
+    for (case, id) in CASES.iter().zip(ids) {
+        let e = case.entity;
+        let flow = org.admin.get(&format!("/api/v1/approval-flows/{e}"));
+        if flow.status == 404 {
+            continue;
+        }
+        let designed = org.admin.put(
+            &format!("/api/v1/approval-flows/{e}"),
+            json!({"version": flow.body["version"],
+                   "steps": [{"approver": {"kind": "users", "user_ids": [viewer_id, admin_id]}}]}),
+        );
+        assert_eq!(designed.status, 200, "{}", designed.text);
+        let submitted = owner.post(&format!("/api/v1/{e}/{id}/approval"), json!({}));
+        assert_eq!(submitted.status, 201, "submit {e}: {}", submitted.text);
+        let instance = submitted.body["id"].as_i64().unwrap();
+        let asked: Vec<i64> = submitted.body["steps"][0]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["approver_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(asked.contains(&viewer_id), inside, "{who} asked on {e}");
+        let label = format!("{who} on the approval of {e}");
+        let status = if inside { 200 } else { 404 };
+        assert_eq!(
+            viewer.get(&format!("/api/v1/approvals/{instance}")).status,
+            status,
+            "{label}"
+        );
+        assert_eq!(
+            viewer.get(&format!("/api/v1/{e}/{id}/approval")).status,
+            status,
+            "{label}"
+        );
+        let waiting = viewer.get("/api/v1/approvals?box=waiting").body;
+        let listed = waiting["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == instance);
+        assert_eq!(listed, inside, "waiting box: {label}");
+        let inbox = viewer.get("/api/v1/reminders").body;
+        let in_inbox = inbox["approvals_waiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["instance_id"] == instance);
+        assert_eq!(in_inbox, inside, "inbox: {label}");
+        let rejected = viewer.post(
+            &format!("/api/v1/approvals/{instance}/reject"),
+            json!({"comment": "no"}),
+        );
+        assert_eq!(
+            rejected.status, status,
+            "reject: {label}: {}",
+            rejected.text
+        );
+        if !inside {
+            let ended = org.admin.post(
+                &format!("/api/v1/approvals/{instance}/reject"),
+                json!({"comment": "no"}),
+            );
+            assert_eq!(ended.status, 200, "{}", ended.text);
         }
     }
 }

@@ -11,6 +11,7 @@ mod custom_fields;
 mod demo;
 mod http_basics;
 mod import;
+mod mail;
 mod operations;
 mod organisation;
 mod pool;

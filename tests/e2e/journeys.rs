@@ -665,4 +665,11 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
     assert_eq!(b.all(".flow-step").len(), 2);
     run.check_page("the flow designer");
     run.shoot("flow-designer");
+
+    b.goto(&run.url("/settings/mail"));
+    b.wait("form [name=host]");
+    run.check_page("the mail settings");
+    b.goto(&run.url("/me"));
+    b.wait("form [name=email]");
+    run.check_page("preferences with email");
 }

@@ -1,10 +1,14 @@
-// Own preferences (#/me): profile, language, theme, font size, time zone, password.
+// Own preferences (#/me): profile, email (which notifications, the daily digest), language,
+// theme, font size, time zone, password.
 import { api } from '../api.js';
 import { h, icon, mount } from '../dom.js';
 import { LANGUAGES, t } from '../i18n.js';
 import { formatDateTime, timeZones } from '../format.js';
 import { savePreferences, session } from '../session.js';
 import { card, confirmAction, createForm, errorText, loadInto, table, toast } from '../ui.js';
+
+/** The kinds of notification that may also come by email (the server's NOTIFICATION_KINDS). */
+const EMAIL_KINDS = ['mention', 'approval_waiting', 'approval_approved', 'approval_rejected', 'approval_withdrawn', 'announcement'];
 
 export function mePage(params, query, rerender) {
   const user = session.user;
@@ -62,9 +66,30 @@ export function mePage(params, query, rerender) {
     },
   });
 
+  const hours = Array.from({ length: 24 }, (_, hour) => [hour, t('me.digest_at', { hour: String(hour).padStart(2, '0') })]);
+  const mail = createForm({
+    fields: [
+      { name: 'email', label: t('me.email'), type: 'email', value: user.email || '', maxlength: 254, hint: t('me.email_hint') },
+      { name: 'email_kinds', label: t('me.email_kinds'), type: 'checkboxes', value: user.email_kinds || [],
+        options: EMAIL_KINDS.map((kind) => [kind, t(`me.email_kind.${kind}`)]) },
+      { name: 'digest_hour', label: t('me.digest'), type: 'select', value: user.digest_hour ?? '', options: [['', t('me.digest_off')], ...hours] },
+    ],
+    submitLabel: t('common.save'),
+    async onSubmit(values) {
+      await savePreferences({
+        email: values.email.trim() || null,
+        email_kinds: values.email_kinds,
+        digest_hour: values.digest_hour === '' ? null : Number(values.digest_hour),
+      });
+      toast(t('common.saved'));
+      rerender();
+    },
+  });
+
   return h('div', { class: 'page page-narrow' },
     h('header', { class: 'page-header' }, h('h1', {}, t('me.title'))),
     card(t('me.profile'), profile.el),
+    card(t('me.mail'), mail.el),
     card(t('me.appearance'), appearance.el),
     card(t('me.password'), password.el),
     tokensCard());
