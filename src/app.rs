@@ -104,12 +104,14 @@ impl Application {
         let housekeeping = actix_web::rt::spawn(expire_sessions_hourly(self.state.clone()));
         let pool_rules = actix_web::rt::spawn(crm::pool::apply_rules_hourly(self.state.clone()));
         let mail = actix_web::rt::spawn(entity::mailing::deliver_mail(self.state.clone()));
+        let webhooks = actix_web::rt::spawn(entity::webhooks::deliver_webhooks(self.state.clone()));
         let digests = actix_web::rt::spawn(crm::inbox::queue_digests_hourly(self.state.clone()));
         let result = self.server.await;
         signals.abort();
         housekeeping.abort();
         pool_rules.abort();
         mail.abort();
+        webhooks.abort();
         digests.abort();
         if let Err(error) = self.state.db.checkpoint() {
             tracing::warn!(%error, "could not fold the write-ahead log into the database at shutdown");
@@ -213,6 +215,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::notifications::configure)
                 .configure(entity::comments::configure)
                 .configure(entity::approvals::configure)
+                .configure(entity::webhooks::configure)
                 .configure(crm::configure)
                 // Last: `/{entity}` routes must not shadow the specific ones above.
                 .configure(entity::routes::configure)

@@ -198,6 +198,7 @@ pub const NOTIFICATION_KINDS: &[&str] = &[
     "approval_approved",
     "approval_rejected",
     "approval_withdrawn",
+    "webhook_disabled",
 ];
 
 /// An address of the form someone@somewhere.tld, short enough to store.

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/015_change_marks.sql"),
     include_str!("migrations/016_approvals.sql"),
     include_str!("migrations/017_mail.sql"),
+    include_str!("migrations/018_webhooks.sql"),
 ];
 
 /// The schema version this binary writes.

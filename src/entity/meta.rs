@@ -168,6 +168,7 @@ const SERVICES: &[(&str, &str)] = &[
     ("announcements", "/api/v1/announcements"),
     ("approvals", "/api/v1/approvals"),
     ("approval_flows", "/api/v1/approval-flows"),
+    ("webhooks", "/api/v1/webhooks"),
 ];
 
 async fn meta(

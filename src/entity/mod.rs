@@ -27,3 +27,4 @@ pub mod store;
 pub mod summary;
 pub mod values;
 pub mod views;
+pub mod webhooks;

@@ -445,6 +445,32 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "settings",
         "Send a test mail now (to); 502 mail_failed with the server's reason",
     ),
+    ("get", "/api/v1/webhooks", "webhooks", "Webhooks, with their delivery counts (administrators)"),
+    (
+        "post",
+        "/api/v1/webhooks",
+        "webhooks",
+        "Subscribe: name, url (http/https), entity, events (created|updated|deleted); 201 with the signing secret, shown once",
+    ),
+    (
+        "patch",
+        "/api/v1/webhooks/{id}",
+        "webhooks",
+        "Change name, url, entity, events, active (with version; switching on clears the failures)",
+    ),
+    ("delete", "/api/v1/webhooks/{id}", "webhooks", "Remove a webhook"),
+    (
+        "get",
+        "/api/v1/webhooks/{id}/deliveries",
+        "webhooks",
+        "Delivery log, newest first: event, attempts, status_code, response_ms, last_error, status",
+    ),
+    (
+        "post",
+        "/api/v1/webhooks/{id}/retry",
+        "webhooks",
+        "Make every waiting delivery due now",
+    ),
     (
         "get",
         "/api/v1/approval-flows",

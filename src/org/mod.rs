@@ -3,6 +3,7 @@
 pub mod audit_log;
 pub mod departments;
 pub mod mail;
+pub mod secrets;
 pub mod system;
 pub mod users;
 

@@ -293,7 +293,7 @@ fn settings_are_checked_and_the_password_never_leaves_sealed() {
         !stored.contains("Secret-smtp-9"),
         "sealed at rest: {stored}"
     );
-    assert!(app.data_dir().join("mail.key").exists());
+    assert!(app.data_dir().join("secret.key").exists());
     let kept = save(
         &admin,
         json!({"host": "127.0.0.1", "port": smtp.port, "security": "none",

@@ -18,3 +18,4 @@ mod pool;
 mod records;
 mod sales;
 mod setup;
+mod webhooks;

@@ -669,6 +669,17 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
     b.goto(&run.url("/settings/mail"));
     b.wait("form [name=host]");
     run.check_page("the mail settings");
+    b.goto(&run.url("/settings/webhooks"));
+    b.click_text(&run.t("webhooks.new"));
+    b.fill("dialog[open]", "name", "ERP");
+    b.fill("dialog[open]", "url", "http://127.0.0.1:9/kehu");
+    submit_dialog(run);
+    b.wait("dialog[open] code.secret");
+    run.check_page("a new webhook's secret");
+    b.click(&b.wait("dialog[open] .dialog-head button"));
+    wait_dialog_closed(run);
+    b.wait_text(".card", "http://127.0.0.1:9/kehu");
+    run.check_page("webhooks");
     b.goto(&run.url("/me"));
     b.wait("form [name=email]");
     run.check_page("preferences with email");

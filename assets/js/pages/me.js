@@ -8,7 +8,7 @@ import { savePreferences, session } from '../session.js';
 import { card, confirmAction, createForm, errorText, loadInto, table, toast } from '../ui.js';
 
 /** The kinds of notification that may also come by email (the server's NOTIFICATION_KINDS). */
-const EMAIL_KINDS = ['mention', 'approval_waiting', 'approval_approved', 'approval_rejected', 'approval_withdrawn', 'announcement'];
+const EMAIL_KINDS = ['mention', 'approval_waiting', 'approval_approved', 'approval_rejected', 'approval_withdrawn', 'announcement', 'webhook_disabled'];
 
 export function mePage(params, query, rerender) {
   const user = session.user;

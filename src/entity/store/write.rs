@@ -10,7 +10,7 @@ use crate::audit::Actor;
 use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Wrote};
 use crate::entity::values::{self, Refusal};
-use crate::entity::{approvals, history};
+use crate::entity::{approvals, history, webhooks};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::version_conflict;
 use crate::time::now_ms;
@@ -335,6 +335,7 @@ pub fn create(
     check(tx, entity, caller.rights, &record, body)?;
     history::record_created(tx, entity, caller.actor, &record)?;
     let record = after_write(tx, entity, record)?;
+    webhooks::record_event(tx, entity, "created", &record)?;
     Ok(for_caller(record, &module))
 }
 
@@ -406,6 +407,7 @@ pub fn update(
     check(tx, entity, caller.rights, &after, body)?;
     history::record_updated(tx, entity, caller.actor, &before, &after)?;
     let after = after_write(tx, entity, after)?;
+    webhooks::record_event(tx, entity, "updated", &after)?;
     Ok(for_caller(after, &module))
 }
 
@@ -435,7 +437,8 @@ pub fn delete(
         Some((entity.name, id)),
         json!({}),
     )?;
-    after_write(tx, entity, record).map(drop)
+    let record = after_write(tx, entity, record)?;
+    webhooks::record_event(tx, entity, "deleted", &record)
 }
 
 /// Brings a record back from the recycle bin (needs the delete right on it).
