@@ -379,3 +379,15 @@ pub fn file_form(file_name: &str, bytes: impl Into<Vec<u8>>) -> reqwest::blockin
         reqwest::blocking::multipart::Part::bytes(bytes.into()).file_name(file_name.to_string());
     reqwest::blocking::multipart::Form::new().part("file", part)
 }
+
+/// Polls `probe` until it holds (at most 20 s): for what the server does after answering.
+pub fn wait_until(what: &str, mut probe: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !probe() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "waited for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

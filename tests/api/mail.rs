@@ -227,17 +227,6 @@ fn queue(app: &TestApp) -> Vec<(i64, Option<String>, bool, bool)> {
     rows
 }
 
-fn wait_until(what: &str, mut probe: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !probe() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "waited for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn settings_are_checked_and_the_password_never_leaves_sealed() {
     let app = spawn_app();

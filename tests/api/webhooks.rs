@@ -104,17 +104,6 @@ fn deliveries(admin: &Browser, hook: i64) -> Vec<Value> {
         .clone()
 }
 
-fn wait_until(what: &str, mut probe: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !probe() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "waited for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn events_are_signed_as_documented_and_bad_subscriptions_refused() {
     let app = spawn_app();

@@ -168,8 +168,25 @@ fn mark_record(
                 action,
             )?;
         }
-        None => history::record_event(tx, entity, caller.actor, instance.record_id, action)?,
+        None => history_line(tx, caller, instance, action)?,
     }
+    Ok(())
+}
+
+/// Writes a move to the record's history (the moves that change no field of it).
+fn history_line(
+    tx: &Connection,
+    caller: &Caller,
+    instance: &Instance,
+    action: &str,
+) -> Result<(), AppError> {
+    history::record_event(
+        tx,
+        instance.entity,
+        caller.actor,
+        instance.record_id,
+        action,
+    )?;
     Ok(())
 }
 
@@ -345,13 +362,7 @@ fn approve(
         |r| r.get(0),
     )?;
     if step.mode == Mode::All && others_waiting {
-        history::record_event(
-            tx,
-            instance.entity,
-            caller.actor,
-            instance.record_id,
-            "approval_step_approved",
-        )?;
+        history_line(tx, caller, instance, "approval_step_approved")?;
         return Ok(());
     }
     tx.run(
@@ -369,13 +380,7 @@ fn approve(
                 "UPDATE approval_instances SET current_step = ?1 WHERE id = ?2",
                 params![next as i64, instance.id],
             )?;
-            history::record_event(
-                tx,
-                instance.entity,
-                caller.actor,
-                instance.record_id,
-                "approval_step_approved",
-            )?;
+            history_line(tx, caller, instance, "approval_step_approved")?;
             tell(
                 tx,
                 "approval_waiting",
@@ -489,13 +494,7 @@ fn transfer(
          VALUES (?1, ?2, ?3, 'waiting', ?4)",
         params![instance.id, instance.current_step as i64, to, now_ms()],
     )?;
-    history::record_event(
-        tx,
-        instance.entity,
-        caller.actor,
-        instance.record_id,
-        "approval_transferred",
-    )?;
+    history_line(tx, caller, instance, "approval_transferred")?;
     audit(
         tx,
         caller,
