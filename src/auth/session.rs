@@ -223,14 +223,7 @@ fn lookup_token(
 /// and the session or token is not gone. A response that outlives its request (a live stream)
 /// asks this again as it goes.
 pub fn still_admitted(conn: &Connection, user: &CurrentUser) -> rusqlite::Result<bool> {
-    let active: bool = conn
-        .one(
-            "SELECT frozen = 0 FROM users WHERE id = ?1",
-            [user.id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(false);
+    let active = super::users::is_active(conn, user.id)?;
     let credential_kept: bool = match &user.credential {
         Credential::Session(hash) => conn.one(
             "SELECT EXISTS (SELECT 1 FROM sessions WHERE token_hash = ?1)",

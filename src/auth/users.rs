@@ -189,6 +189,15 @@ pub fn roles_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<Value>>
 
 /// Applies `PATCH /auth/me`. Only preference keys are accepted: anything else (roles, username,
 /// owner…) is refused by name, so a user cannot raise their own rights through this route.
+/// Whether `user` is an account that exists and is not frozen.
+pub fn is_active(conn: &Connection, user: i64) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT frozen = 0 FROM users WHERE id = ?1", [user], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map(|active| active == Some(true))
+}
+
 /// The kinds of notification the server files (`entity::notifications::send` callers), each of
 /// which a person may also have sent by email.
 pub const NOTIFICATION_KINDS: &[&str] = &[

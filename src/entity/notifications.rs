@@ -12,7 +12,7 @@
 //! gets exactly what it missed, nothing twice.
 
 use super::store;
-use crate::access::{Action, Rights};
+use crate::access::Rights;
 use crate::auth::session::{still_admitted, CurrentUser};
 use crate::db::query::Total;
 use crate::db::Cached;
@@ -26,7 +26,7 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -87,20 +87,9 @@ pub fn send(conn: &Connection, notice: &Notice, recipients: &[i64]) -> Result<Ve
 
 /// Whether `user` is an active account that may open the notice's record.
 fn may_learn(conn: &Connection, user: i64, notice: &Notice) -> Result<bool, AppError> {
-    let active: Option<bool> = conn
-        .one("SELECT frozen = 0 FROM users WHERE id = ?1", [user], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    if active != Some(true) {
-        return Ok(false);
-    }
     match notice.record {
-        None => Ok(true),
-        Some((entity, id)) => {
-            let rights = Rights::load(conn, user)?;
-            Ok(rights.can(entity, Action::View) && store::is_visible(conn, &rights, entity, id)?)
-        }
+        None => Ok(crate::auth::users::is_active(conn, user)?),
+        Some((entity, id)) => store::may_open(conn, user, entity, id),
     }
 }
 

@@ -234,12 +234,7 @@ async fn update(
 /// may sit in the group office), or nobody.
 fn set_head(tx: &Connection, id: i64, head: Option<i64>) -> Result<(), AppError> {
     if let Some(head) = head {
-        let active: Option<bool> = tx
-            .query_row("SELECT frozen = 0 FROM users WHERE id = ?1", [head], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if active != Some(true) {
+        if !crate::auth::users::is_active(tx, head)? {
             return Err(AppError::field(
                 "head_id",
                 "unknown_user",

@@ -7,7 +7,7 @@
 //! submission (`resolve`): the steps that apply and the people each names, kept with the
 //! instance, so editing a flow changes only what is submitted afterwards.
 
-use crate::access::{Action, Rights};
+use crate::access::Rights;
 use crate::auth::session::Admin;
 use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Kind};
@@ -166,7 +166,7 @@ pub fn resolve(
         }
         let mut approvers = Vec::new();
         for user in named(conn, &step.approver, submitter, index)? {
-            if may_approve(conn, user, entity.name, id)? && !approvers.contains(&user) {
+            if store::may_open(conn, user, entity.name, id)? && !approvers.contains(&user) {
                 approvers.push(user);
             }
         }
@@ -184,20 +184,6 @@ pub fn resolve(
         });
     }
     Ok(resolved)
-}
-
-/// Whether `user` is an active colleague who may open the record (and so may decide on it).
-pub fn may_approve(conn: &Connection, user: i64, entity: &str, id: i64) -> Result<bool, AppError> {
-    let active: Option<bool> = conn
-        .one("SELECT frozen = 0 FROM users WHERE id = ?1", [user], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    if active != Some(true) {
-        return Ok(false);
-    }
-    let rights = Rights::load(conn, user)?;
-    Ok(rights.can(entity, Action::View) && store::is_visible(conn, &rights, entity, id)?)
 }
 
 /// Everyone a step's approver names, other than the submitter. A role deleted since the flow
@@ -337,12 +323,7 @@ fn check_approver(
                 );
             }
             for &user in user_ids {
-                let active: Option<bool> = conn
-                    .one("SELECT frozen = 0 FROM users WHERE id = ?1", [user], |r| {
-                        r.get(0)
-                    })
-                    .optional()?;
-                if active != Some(true) {
+                if !crate::auth::users::is_active(conn, user)? {
                     errors.add(key, "unknown_user", json!({ "id": user }));
                 }
             }

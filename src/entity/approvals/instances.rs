@@ -477,7 +477,7 @@ fn transfer(
     comment: Option<&str>,
 ) -> Result<(), AppError> {
     let task = my_task(tx, instance, caller.rights.user_id)?;
-    if !flows::may_approve(tx, to, instance.entity.name, instance.record_id)? {
+    if !store::may_open(tx, to, instance.entity.name, instance.record_id)? {
         return Err(AppError::field("user_id", "approver_cannot_see", json!({})));
     }
     let already = waiting_approvers(tx, instance)?.contains(&to);

@@ -20,5 +20,5 @@ mod write;
 
 pub use read::{fetch, fetch_json, for_caller, Reader};
 pub use system::{set_owner, set_system_fields, transfer_all};
-pub use visibility::{is_visible, names_visible, tables_read, visible, visible_one};
+pub use visibility::{is_visible, may_open, names_visible, tables_read, visible, visible_one};
 pub use write::{company_currency, create, delete, owner, restore, update, Caller};

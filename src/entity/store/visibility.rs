@@ -145,6 +145,16 @@ pub(super) fn title_of(rights: &Rights, target: &str, column: &str) -> Option<St
     ))
 }
 
+/// Whether `user` is an active colleague whose roles let them open the record `id` of the
+/// entity named `name`: who may be told about it (a notification, a mention, an approval).
+pub fn may_open(conn: &Connection, user: i64, name: &str, id: i64) -> Result<bool, AppError> {
+    if !crate::auth::users::is_active(conn, user)? {
+        return Ok(false);
+    }
+    let rights = Rights::load(conn, user)?;
+    Ok(rights.can(name, Action::View) && is_visible(conn, &rights, name, id)?)
+}
+
 /// Whether the caller may see the record `id` of the entity named `name`.
 pub fn is_visible(
     conn: &Connection,
