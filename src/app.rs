@@ -106,6 +106,8 @@ impl Application {
         let mail = actix_web::rt::spawn(entity::mailing::deliver_mail(self.state.clone()));
         let webhooks = actix_web::rt::spawn(entity::webhooks::deliver_webhooks(self.state.clone()));
         let digests = actix_web::rt::spawn(crm::inbox::queue_digests_hourly(self.state.clone()));
+        let time_rules =
+            actix_web::rt::spawn(entity::automation::run_timed_rules(self.state.clone()));
         let result = self.server.await;
         signals.abort();
         housekeeping.abort();
@@ -113,6 +115,7 @@ impl Application {
         mail.abort();
         webhooks.abort();
         digests.abort();
+        time_rules.abort();
         if let Err(error) = self.state.db.checkpoint() {
             tracing::warn!(%error, "could not fold the write-ahead log into the database at shutdown");
         }
@@ -216,6 +219,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(entity::comments::configure)
                 .configure(entity::approvals::configure)
                 .configure(entity::webhooks::configure)
+                .configure(entity::automation::configure)
                 .configure(crm::configure)
                 // Last: `/{entity}` routes must not shadow the specific ones above.
                 .configure(entity::routes::configure)

@@ -255,6 +255,18 @@ export function confirmAction(title, message, confirmLabel) {
   });
 }
 
+/** A button that runs `action`, then `after` (a page's reload); a refusal becomes a toast. */
+export function actionButton(label, action, after) {
+  return h('button', { class: 'btn', type: 'button', on: { click: async () => {
+    try {
+      await action();
+      after();
+    } catch (error) {
+      toast(errorText(error), 'error');
+    }
+  } } }, label);
+}
+
 export function badge(text, kind = 'neutral') {
   return h('span', { class: `badge badge-${kind}` }, text);
 }

@@ -187,8 +187,6 @@ pub fn roles_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<Value>>
     roles
 }
 
-/// Applies `PATCH /auth/me`. Only preference keys are accepted: anything else (roles, username,
-/// owner…) is refused by name, so a user cannot raise their own rights through this route.
 /// Whether `user` is an account that exists and is not frozen.
 pub fn is_active(conn: &Connection, user: i64) -> rusqlite::Result<bool> {
     conn.query_row("SELECT frozen = 0 FROM users WHERE id = ?1", [user], |r| {
@@ -208,6 +206,7 @@ pub const NOTIFICATION_KINDS: &[&str] = &[
     "approval_rejected",
     "approval_withdrawn",
     "webhook_disabled",
+    "automation",
 ];
 
 /// An address of the form someone@somewhere.tld, short enough to store.
@@ -225,6 +224,8 @@ fn valid_email(text: &str) -> bool {
         && !domain.contains('@')
 }
 
+/// Applies `PATCH /auth/me`. Only preference keys are accepted: anything else (roles, username,
+/// owner…) is refused by name, so a user cannot raise their own rights through this route.
 pub fn update_preferences(
     conn: &Connection,
     user_id: i64,

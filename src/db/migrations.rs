@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/016_approvals.sql"),
     include_str!("migrations/017_mail.sql"),
     include_str!("migrations/018_webhooks.sql"),
+    include_str!("migrations/019_automation.sql"),
 ];
 
 /// The schema version this binary writes.

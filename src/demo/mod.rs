@@ -13,7 +13,7 @@ use crate::audit::Actor;
 use crate::crm::pipelines::{self, Stage};
 use crate::entity::descriptor::Entity;
 use crate::entity::store::{self, Caller};
-use crate::entity::{approvals, registry};
+use crate::entity::{approvals, automation, registry};
 use crate::http::error::AppError;
 use crate::time::{as_of, now_ms};
 use org::Org;
@@ -176,6 +176,7 @@ pub fn generate(
     demo.leads(plan.leads)?;
     demo.tasks(plan.tasks)?;
     demo.approvals_in_flight(plan.approvals)?;
+    demo.automation_rules()?;
     demo.conn.execute_batch("COMMIT")?;
     demo.report();
     let seconds = started.elapsed().as_secs_f64();
@@ -246,6 +247,45 @@ impl Demo<'_> {
         let record = as_of(at, || store::create(conn, entity, &caller, &body))?;
         self.count(entity.name);
         Ok(record)
+    }
+
+    /// Two rules a sales company starts with, made by the administrator after the history
+    /// (so they act from now on): a reminder before a contract ends, and a task for a key
+    /// customer who has gone two weeks without a follow-up.
+    fn automation_rules(&mut self) -> Result<(), AppError> {
+        let admin = self
+            .org
+            .members
+            .iter()
+            .find(|m| m.role == org::Role::Administrator)
+            .map(|m| m.id)
+            .ok_or_else(AppError::not_found)?;
+        let rules = [
+            (
+                "合同到期前 30 天提醒负责人",
+                "contracts",
+                json!({"on": "date_approaches", "field": "ends_on", "days": 30}),
+                json!([]),
+                json!([{"kind": "notify", "owner": true, "message": "合同 30 天内到期，请联系客户续约"}]),
+            ),
+            (
+                "A 级客户两周未跟进生成回访任务",
+                "customers",
+                json!({"on": "no_followup", "days": 14}),
+                json!([{"field": "level", "op": "eq", "value": "A"}]),
+                json!([{"kind": "task", "title": "回访重点客户", "due_in_days": 2}]),
+            ),
+        ];
+        for (name, entity, trigger, conditions, actions) in rules {
+            automation::make(
+                self.conn,
+                name,
+                entity,
+                &(trigger, conditions, actions),
+                admin,
+            )?;
+        }
+        Ok(())
     }
 
     /// The contract flow a sales company runs (the team's head, then the director above

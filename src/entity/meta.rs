@@ -169,6 +169,7 @@ const SERVICES: &[(&str, &str)] = &[
     ("approvals", "/api/v1/approvals"),
     ("approval_flows", "/api/v1/approval-flows"),
     ("webhooks", "/api/v1/webhooks"),
+    ("automation", "/api/v1/automation-rules"),
 ];
 
 async fn meta(

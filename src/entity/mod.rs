@@ -3,9 +3,11 @@
 
 pub mod approvals;
 pub mod attachments;
+pub mod automation;
 pub mod bigrams;
 pub mod bulk;
 pub mod comments;
+pub mod conditions;
 pub mod custom;
 pub mod descriptor;
 #[cfg(test)]

@@ -18,10 +18,10 @@ use crate::auth::session::Admin;
 use crate::db::query::Total;
 use crate::db::Cached;
 use crate::http::error::{AppError, FieldErrors};
-use crate::http::input::{version_conflict, Body, ListParams};
+use crate::http::input::{Body, ListParams};
 use crate::http::state::AppState;
 use crate::org::mail::backoff;
-use crate::org::{actor, secrets};
+use crate::org::{actor, current_at, finish_change, remove_audited, secrets, ReadObject};
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
@@ -65,26 +65,74 @@ pub fn record_event(
             Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let id = record["id"].as_i64().unwrap_or_default();
     for (hook, creator) in hooks {
-        let Some(creator) = creator else { continue };
-        let rights = Rights::load(conn, creator)?;
-        let sees = rights.can(entity.name, Action::View)
-            && (event == "deleted" || store::is_visible(conn, &rights, entity.name, id)?);
-        if !sees {
-            continue;
-        }
-        let now = now_ms();
-        let payload = json!({
-            "event": event, "entity": entity.name, "occurred_at": rfc3339(now), "record": record,
-        });
-        conn.run(
-            "INSERT INTO webhook_deliveries (webhook_id, event, record_id, payload, next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![hook, event, id, payload.to_string(), now],
-        )?;
+        queue(conn, (hook, creator), entity, event, record, None)?;
     }
     Ok(())
+}
+
+/// Writes a delivery of `record` to webhook `hook` for an automation rule (`rule` is its id and
+/// name), as the `automation` event. Answers whether it was queued: not when the webhook is off
+/// or its creator may not see the record.
+pub fn record_for_rule(
+    conn: &Connection,
+    hook: i64,
+    entity: &Entity,
+    record: &Value,
+    rule: Value,
+) -> Result<bool, AppError> {
+    let creator: Option<Option<i64>> = conn
+        .one(
+            "SELECT created_by FROM webhooks WHERE id = ?1 AND entity = ?2 AND active = 1",
+            params![hook, entity.name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match creator {
+        Some(creator) => queue(
+            conn,
+            (hook, creator),
+            entity,
+            "automation",
+            record,
+            Some(rule),
+        ),
+        None => Ok(false),
+    }
+}
+
+/// Writes one delivery, when the webhook's creator may see the record; answers whether it did.
+fn queue(
+    conn: &Connection,
+    (hook, creator): (i64, Option<i64>),
+    entity: &Entity,
+    event: &str,
+    record: &Value,
+    rule: Option<Value>,
+) -> Result<bool, AppError> {
+    let Some(creator) = creator else {
+        return Ok(false);
+    };
+    let id = record["id"].as_i64().unwrap_or_default();
+    let rights = Rights::load(conn, creator)?;
+    let sees = rights.can(entity.name, Action::View)
+        && (event == "deleted" || store::is_visible(conn, &rights, entity.name, id)?);
+    if !sees {
+        return Ok(false);
+    }
+    let now = now_ms();
+    let mut payload = json!({
+        "event": event, "entity": entity.name, "occurred_at": rfc3339(now), "record": record,
+    });
+    if let Some(rule) = rule {
+        payload["rule"] = rule;
+    }
+    conn.run(
+        "INSERT INTO webhook_deliveries (webhook_id, event, record_id, payload, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![hook, event, id, payload.to_string(), now],
+    )?;
+    Ok(true)
 }
 
 /// The signature header's value for `body` sent at `timestamp` (unix seconds).
@@ -265,10 +313,7 @@ async fn update(
     let hook = state
         .db
         .write(move |tx| {
-            let current = one(tx, id)?;
-            if current["version"] != version {
-                return Err(version_conflict(current));
-            }
+            let current = current_at(tx, id, one, version)?;
             let sets = [
                 ("name", draft.name.map(Value::from)),
                 ("url", draft.url.map(Value::from)),
@@ -288,13 +333,7 @@ async fn update(
                     params![active, id],
                 )?;
             }
-            tx.run(
-                "UPDATE webhooks SET version = version + 1, updated_at = ?1 WHERE id = ?2",
-                params![now_ms(), id],
-            )?;
-            let after = one(tx, id)?;
-            crate::audit::record(tx, &who, "webhook_updated", None, json!({ "before": current, "after": after }))?;
-            Ok(after)
+            finish_change(tx, ("webhooks", id, one), &who, "webhook_updated", current)
         })
         .await?;
     Ok(HttpResponse::Ok().json(hook))
@@ -306,17 +345,8 @@ async fn remove(
     admin: Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, who) = (id.into_inner(), actor(&req, &admin));
-    state
-        .db
-        .write(move |tx| {
-            let hook = one(tx, id)?;
-            tx.run("DELETE FROM webhooks WHERE id = ?1", [id])?;
-            crate::audit::record(tx, &who, "webhook_deleted", None, hook)?;
-            Ok(())
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    let object = ("webhooks", id.into_inner(), one as ReadObject);
+    remove_audited(&state, actor(&req, &admin), object, "webhook_deleted").await
 }
 
 /// `GET /webhooks/{id}/deliveries`: the delivery log, newest first.

@@ -473,6 +473,38 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/v1/automation-rules",
+        "automation",
+        "Automation rules with their run counts, and depth_max, the longest chain of rules (administrators)",
+    ),
+    (
+        "post",
+        "/api/v1/automation-rules",
+        "automation",
+        "Make a rule: name, entity, trigger {on: created | updated (field?, to?) | date_approaches (field, days) | no_followup (days)}, conditions [{field, op, value}], actions [{kind: assign (user_id | department_id, in turn) | notify (owner, user_ids, role_id, message) | task (title, due_in_days, user_id?) | set_field (field, value) | webhook (webhook_id)}]",
+    ),
+    ("get", "/api/v1/automation-rules/{id}", "automation", "One rule"),
+    (
+        "patch",
+        "/api/v1/automation-rules/{id}",
+        "automation",
+        "Change name, entity, trigger, conditions, actions, active (with version); the design is checked again as a whole",
+    ),
+    ("delete", "/api/v1/automation-rules/{id}", "automation", "Remove a rule and its run log"),
+    (
+        "get",
+        "/api/v1/automation-rules/{id}/runs",
+        "automation",
+        "Run log, newest first (status=done|failed|depth_limit): record, event, what each action did, the error in words",
+    ),
+    (
+        "post",
+        "/api/v1/automation-rules/{id}/run",
+        "automation",
+        "Check a time rule now instead of at the next pass; 409 not_timed for a rule that runs on writes",
+    ),
+    (
+        "get",
         "/api/v1/approval-flows",
         "approvals",
         "Every entity that may have an approval flow, with its flow (steps null when none; administrators)",

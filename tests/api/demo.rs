@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use crate::records::urlencode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Runs `kehu demo --size small --seed SEED` on `data`; its printout.
 fn demo(data: &std::path::Path, seed: &str) -> std::process::Output {
@@ -105,13 +105,34 @@ fn the_demo_company_is_alive_deterministic_and_scoped() {
         .collect();
     assert_eq!(times.len(), 100);
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    // The demo's two rules: the time rules' pass at start may already have run them; running
+    // them again now does nothing twice, and afterwards every task a rule made is counted.
+    let rules = admin.get("/api/v1/automation-rules").body["items"].clone();
+    assert_eq!(
+        rules.as_array().unwrap().len(),
+        2,
+        "the demo's rules: {rules}"
+    );
+    for rule in rules.as_array().unwrap() {
+        let ran = admin.post(
+            &format!("/api/v1/automation-rules/{}/run", rule["id"]),
+            json!({}),
+        );
+        assert_eq!(ran.status, 200, "{}", ran.text);
+    }
+    let rules = admin.get("/api/v1/automation-rules").body["items"].clone();
+    let tasks_by_rule = rules[1]["runs"]["done"].as_i64().unwrap();
+    assert!(
+        tasks_by_rule > 0,
+        "key customers gone quiet get a task: {rules}"
+    );
     for (entity, expected) in [
         ("customers", 300),
         ("contacts", 600),
         ("leads", 120),
         ("opportunities", 150),
         ("contracts", 66),
-        ("tasks", 80),
+        ("tasks", 80 + tasks_by_rule),
     ] {
         assert_eq!(counts(&admin, entity), expected, "{entity}");
         let exact = &admin.get(&format!("/api/v1/{entity}?per_page=1")).body["total_exact"];
@@ -167,7 +188,6 @@ fn the_demo_company_is_alive_deterministic_and_scoped() {
         .unwrap()
         .iter()
         .any(|c| c["count"].as_i64() > Some(0)));
-
     let mut rep = app.browser();
     assert_eq!(
         rep.login("sales001", &password(&printout, "everyone else"))

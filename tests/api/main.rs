@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod approvals;
 mod auth;
+mod automation;
 mod collaboration;
 mod custom_fields;
 mod demo;

@@ -14,20 +14,21 @@ use std::time::{Duration, Instant};
 
 /// One request the receiver got: its headers (lower-case names) and body.
 #[derive(Clone, Debug)]
-struct Received {
-    headers: HashMap<String, String>,
-    body: String,
+pub struct Received {
+    pub headers: HashMap<String, String>,
+    pub body: String,
 }
 
-/// An HTTP receiver that answers every POST with `status` and keeps what it got.
-struct Receiver {
-    url: String,
+/// An HTTP receiver that answers every POST with `status` and keeps what it got (the
+/// automation tests use it too).
+pub struct Receiver {
+    pub url: String,
     status: Arc<AtomicU16>,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    fn start(status: u16) -> Receiver {
+    pub fn start(status: u16) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let status = Arc::new(AtomicU16::new(status));
@@ -73,7 +74,7 @@ impl Receiver {
         self.got.lock().unwrap().len()
     }
 
-    fn wait_for(&self, count: usize) -> Vec<Received> {
+    pub fn wait_for(&self, count: usize) -> Vec<Received> {
         let started = Instant::now();
         while self.count() < count {
             assert!(

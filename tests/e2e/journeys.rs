@@ -684,3 +684,50 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
     b.wait("form [name=email]");
     run.check_page("preferences with email");
 }
+
+const RULE: &str = "新客户提醒负责人";
+const RULE_MESSAGE: &str = "新客户，今天联系";
+const RULED_CUSTOMER: &str = "规则测试客户";
+
+/// Journey 9: the administrator makes an automation rule in the designer (a new customer →
+/// tell its owner), a new customer sets it off, the bell brings the rule's message, and the
+/// rule's run log shows the run.
+pub fn an_admin_automates_a_reminder(run: &mut Run) {
+    run.user_data
+        .extend([RULE, RULE_MESSAGE, RULED_CUSTOMER].map(String::from));
+    let b = &run.browser;
+    b.goto(&run.url("/settings/automation"));
+    b.wait(".state-empty");
+    run.check_page("no automation rules yet");
+    b.click_text(&run.t("automation.new"));
+    b.fill("dialog[open]", "name", RULE);
+    b.choose("dialog[open]", "trigger", "created");
+    b.choose("dialog[open]", "kind", "notify");
+    b.fill("dialog[open]", "message", RULE_MESSAGE);
+    run.check_page("the rule designer");
+    run.shoot("rule-designer");
+    submit_dialog(run);
+    wait_dialog_closed(run);
+    let card = b.wait_text(".card", RULE);
+    assert!(
+        b.text(&card).contains(RULE_MESSAGE),
+        "the card says what the rule does"
+    );
+    let admin = ("admin", ADMIN_PASSWORD);
+    api_as(
+        run,
+        admin,
+        "POST",
+        "/customers",
+        json!({ "name": RULED_CUSTOMER }),
+    );
+    b.click(&b.wait(".bell"));
+    b.wait_text(".bell-panel", RULE_MESSAGE);
+    run.check_page("the rule's notification");
+    b.goto(&run.url("/settings/automation"));
+    b.click(&b.wait_text(".card button", &run.t("automation.log")));
+    b.wait_text("dialog[open] table", &run.t("automation.status.done"));
+    run.check_page("a rule's run log");
+    b.click(&b.wait("dialog[open] .dialog-head button"));
+    wait_dialog_closed(run);
+}

@@ -49,6 +49,7 @@ const MENU = [
     { path: '/settings/audit', label: 'nav.audit', icon: 'log', admin: true },
     { path: '/settings/mail', label: 'nav.mail', icon: 'chat', admin: true },
     { path: '/settings/webhooks', label: 'nav.webhooks', icon: 'upload', admin: true },
+    { path: '/settings/automation', label: 'nav.automation', icon: 'task', admin: true },
     { path: '/settings/system', label: 'nav.system', icon: 'settings', admin: true },
     { path: '/me', label: 'nav.me', icon: 'user' },
   ] },

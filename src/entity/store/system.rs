@@ -7,8 +7,8 @@ use super::write::after_write;
 use crate::audit::Actor;
 use crate::db::Cached;
 use crate::entity::descriptor::Entity;
-use crate::entity::history;
 use crate::entity::registry;
+use crate::entity::{automation, history, webhooks};
 use crate::http::error::AppError;
 use crate::time::now_ms;
 use rusqlite::types::Value as Sql;
@@ -74,7 +74,15 @@ pub fn set_system_fields(
         .map(|f| json!({ "field": f, "old": before[f], "new": after[f] }))
         .collect();
     history::record_changes(tx, entity, actor, id, action, &json!(changes))?;
-    after_write(tx, entity, after)
+    let after = after_write(tx, entity, after)?;
+    // A change the system makes (an approval activating a contract, a claim from the pool) is
+    // a change all the same to a webhook's receiver and to the rules watching the field.
+    webhooks::record_event(tx, entity, "updated", &after)?;
+    if automation::after_write(tx, entity, Some(&before), &after)? {
+        read_back(tx, entity, id)
+    } else {
+        Ok(after)
+    }
 }
 
 /// Hands every record `from` owns, in every owned entity, to `to` (and `to`'s department).

@@ -10,7 +10,7 @@ use crate::audit::Actor;
 use crate::db::Cached;
 use crate::entity::descriptor::{Entity, Field, Kind, Wrote};
 use crate::entity::values::{self, Refusal};
-use crate::entity::{approvals, history, webhooks};
+use crate::entity::{approvals, automation, history, webhooks};
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::version_conflict;
 use crate::time::now_ms;
@@ -336,6 +336,11 @@ pub fn create(
     history::record_created(tx, entity, caller.actor, &record)?;
     let record = after_write(tx, entity, record)?;
     webhooks::record_event(tx, entity, "created", &record)?;
+    let record = if automation::after_write(tx, entity, None, &record)? {
+        read_back(tx, entity, id)?
+    } else {
+        record
+    };
     Ok(for_caller(record, &module))
 }
 
@@ -408,6 +413,11 @@ pub fn update(
     history::record_updated(tx, entity, caller.actor, &before, &after)?;
     let after = after_write(tx, entity, after)?;
     webhooks::record_event(tx, entity, "updated", &after)?;
+    let after = if automation::after_write(tx, entity, Some(&before), &after)? {
+        read_back(tx, entity, id)?
+    } else {
+        after
+    };
     Ok(for_caller(after, &module))
 }
 

@@ -6,17 +6,11 @@
 import { api } from '../../api.js';
 import { h, icon, mount } from '../../dom.js';
 import { t } from '../../i18n.js';
-import { formatNumber } from '../../format.js';
-import { loadMeta, optionLabel } from '../../meta.js';
+import { conditionEditor, conditionText, select } from '../../conditions.js';
+import { loadMeta } from '../../meta.js';
 import { badge, confirmAction, emptyState, errorState, errorText, loading, toast } from '../../ui.js';
 
 const KINDS = ['head', 'role', 'users'];
-const ORDERED = ['gt', 'gte', 'lt', 'lte'];
-const OPS = [...ORDERED, 'eq', 'ne'];
-const CONDITION_TYPES = ['money', 'integer', 'picklist', 'text', 'bool', 'currency'];
-
-const select = (options, value, label) => h('select', { class: 'input', 'aria-label': label },
-  options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
 
 /** Who a step names, in words, for the flow's summary. */
 function approverText(step, lookups) {
@@ -24,15 +18,6 @@ function approverText(step, lookups) {
   if (approver.kind === 'head') return t('flows.head_levels', { levels: approver.levels });
   if (approver.kind === 'role') return t('flows.role_named', { role: lookups.roles.get(approver.role_id) ?? `#${approver.role_id}` });
   return approver.user_ids.map((id) => lookups.people.get(id) ?? `#${id}`).join('、');
-}
-
-function conditionText(entity, condition) {
-  const field = entity.fields.find((f) => f.name === condition.field);
-  let value = condition.value;
-  if (field?.type === 'money') value = formatNumber(condition.value / 100);
-  else if (field?.options) value = optionLabel(field, condition.value);
-  else if (typeof value === 'boolean') value = t(value ? 'common.yes' : 'common.no');
-  return t('flows.condition_text', { field: field?.label ?? condition.field, op: t(`flows.op.${condition.op}`), value });
 }
 
 function summary(entity, flow, lookups) {
@@ -53,25 +38,9 @@ function stepEditor(entity, step, lookups, moves) {
   const people = h('div', { class: 'checks flow-people' }, [...lookups.people].map(([id, label]) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', value: id, checked: chosen.has(id) }), h('span', {}, label))));
   const mode = select(['any', 'all'].map((m) => [m, t(`approvals.mode.${m}`)]), step.mode || 'any', t('flows.mode'));
-  const fields = entity.fields.filter((f) => CONDITION_TYPES.includes(f.type) && !f.system);
   const conditional = h('input', { type: 'checkbox', class: 'checkbox', checked: Boolean(step.condition), 'aria-label': t('flows.only_when') });
-  const field = select(fields.map((f) => [f.name, f.label]), step.condition?.field, t('flows.field'));
-  const op = h('select', { class: 'input', 'aria-label': t('flows.op_label') });
-  const value = h('span', { class: 'flow-value' });
-  const chosenField = () => fields.find((f) => f.name === field.value);
-  const drawCondition = (initial) => {
-    const f = chosenField();
-    const ordered = f && ['money', 'integer'].includes(f.type);
-    mount(op, (ordered ? OPS : ['eq', 'ne']).map((o) => h('option', { value: o, selected: o === (initial?.op ?? (ordered ? 'gt' : 'eq')) }, t(`flows.op.${o}`))));
-    let input;
-    if (f?.options) input = select(f.options.map((o) => [o.value, o.label]), initial?.value, t('flows.value'));
-    else if (f?.type === 'bool') input = select([['true', t('common.yes')], ['false', t('common.no')]], String(initial?.value ?? true), t('flows.value'));
-    else if (ordered) input = h('input', { class: 'input', type: 'number', step: f.type === 'money' ? '0.01' : '1', value: initial ? (f.type === 'money' ? initial.value / 100 : initial.value) : '', 'aria-label': t('flows.value') });
-    else input = h('input', { class: 'input', value: initial?.value ?? '', 'aria-label': t('flows.value') });
-    mount(value, input);
-  };
-  field.addEventListener('change', () => drawCondition(null));
-  const conditionRow = h('div', { class: 'flow-condition' }, field, op, value);
+  const condition = conditionEditor(entity, step.condition);
+  const conditionRow = condition.el;
   const who = h('div', { class: 'flow-who' });
   const drawWho = () => {
     mount(who, { head: levels, role, users: people }[kind.value]);
@@ -79,7 +48,6 @@ function stepEditor(entity, step, lookups, moves) {
   };
   kind.addEventListener('change', drawWho);
   conditional.addEventListener('change', drawWho);
-  drawCondition(step.condition);
   drawWho();
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const el = h('li', { class: 'flow-step card' },
@@ -93,14 +61,6 @@ function stepEditor(entity, step, lookups, moves) {
     h('label', { class: 'check' }, conditional, h('span', {}, t('flows.only_when'))),
     conditionRow,
     error);
-  const conditionValue = () => {
-    const f = chosenField();
-    const raw = value.firstChild.value;
-    if (f.type === 'money') return Math.round(Number(raw) * 100);
-    if (f.type === 'integer') return Number(raw);
-    if (f.type === 'bool') return raw === 'true';
-    return raw;
-  };
   return {
     el,
     showError(message) { error.hidden = !message; error.textContent = message || ''; },
@@ -111,7 +71,7 @@ function stepEditor(entity, step, lookups, moves) {
       if (kind.value === 'users') approver.user_ids = [...people.querySelectorAll('input:checked')].map((b) => Number(b.value));
       const result = { approver, mode: mode.value };
       if (name.value.trim()) result.name = name.value.trim();
-      if (conditional.checked && chosenField()) result.condition = { field: field.value, op: op.value, value: conditionValue() };
+      if (conditional.checked && condition.value()) result.condition = condition.value();
       return result;
     },
   };

@@ -5,7 +5,7 @@ import { h, icon, mount } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { formatDateTime, formatNumber } from '../../format.js';
 import { loadMeta } from '../../meta.js';
-import { badge, card, confirmAction, createForm, emptyState, errorState, errorText, loading, openDialog, table, toast } from '../../ui.js';
+import { actionButton, badge, card, confirmAction, createForm, emptyState, errorState, loading, openDialog, table } from '../../ui.js';
 
 function createDialog(meta, events, reload) {
   const form = createForm({
@@ -45,14 +45,7 @@ async function showLog(hook) {
 }
 
 function hookActions(hook, reload) {
-  const act = (label, action) => h('button', { class: 'btn', type: 'button', on: { click: async () => {
-    try {
-      await action();
-      reload();
-    } catch (error) {
-      toast(errorText(error), 'error');
-    }
-  } } }, label);
+  const act = (label, action) => actionButton(label, action, reload);
   return h('div', { class: 'header-actions' },
     h('button', { class: 'btn', type: 'button', on: { click: () => showLog(hook) } }, icon('log'), t('webhooks.log')),
     act(t(hook.active ? 'webhooks.switch_off' : 'webhooks.switch_on'), () => api('PATCH', `/webhooks/${hook.id}`, { active: !hook.active, version: hook.version })),
