@@ -7,6 +7,7 @@ pub mod customers;
 pub mod followups;
 pub mod inbox;
 pub mod leads;
+pub mod office;
 pub mod opportunities;
 pub mod payments;
 pub mod pipelines;
@@ -32,6 +33,9 @@ pub const ENTITIES: &[&Entity] = &[
     &payments::PAYMENTS,
     &payments::INVOICES,
     &tasks::TASKS,
+    &office::EXPENSES,
+    &office::LEAVES,
+    &office::PURCHASES,
 ];
 
 /// What the engine knows of the business: its entities and what a new company starts with.

@@ -119,7 +119,8 @@ pub const INVOICES: Entity = Entity {
     approval: Some(Approval { status: None }),
 };
 
-fn positive_amount(
+/// An amount above zero (a payment, an invoice, an expense claim, a purchase).
+pub fn positive_amount(
     _conn: &Connection,
     _rights: &Rights,
     record: &Value,

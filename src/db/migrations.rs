@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/017_mail.sql"),
     include_str!("migrations/018_webhooks.sql"),
     include_str!("migrations/019_automation.sql"),
+    include_str!("migrations/020_office.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -176,6 +176,7 @@ pub fn generate(
     demo.leads(plan.leads)?;
     demo.tasks(plan.tasks)?;
     demo.approvals_in_flight(plan.approvals)?;
+    demo.office_forms(plan.approvals)?;
     demo.automation_rules()?;
     demo.conn.execute_batch("COMMIT")?;
     demo.report();
@@ -324,22 +325,72 @@ impl Demo<'_> {
                 at,
                 json!({ "name": "续约合同", "customer_id": customer, "amount": amount }),
             )?;
-            let member = &self.org.members[owner];
-            let caller = Caller {
-                rights: &member.rights,
-                actor: &member.actor,
+            let submitted =
+                self.submitted(owner, contracts, &contract, at, "客户已确认条款，请审批")?;
+            if n % 3 == 0 {
+                self.first_step_approved(submitted, at)?;
+            }
+            self.step(n + 1)?;
+        }
+        Ok(())
+    }
+
+    /// `record` submitted to its flow by its owner `owner` at `at`; answers the approval.
+    fn submitted(
+        &mut self,
+        owner: usize,
+        entity: &'static Entity,
+        record: &Value,
+        at: i64,
+        comment: &str,
+    ) -> Result<i64, AppError> {
+        let member = &self.org.members[owner];
+        let caller = Caller {
+            rights: &member.rights,
+            actor: &member.actor,
+        };
+        let conn: &Connection = self.conn;
+        let id = Self::id(record);
+        as_of(at, || {
+            approvals::submit(conn, entity, &caller, id, Some(comment.into()))
+        })
+    }
+
+    /// Leave requests and expense claims from the sales floor this fortnight, approved by the
+    /// rep's team head: every one submitted, a third of them approved already.
+    fn office_forms(&mut self, count: u64) -> Result<(), AppError> {
+        let head_approves =
+            json!([{"name": "主管审批", "approver": {"kind": "head", "levels": 1}}]);
+        for entity in ["leaves", "expenses"] {
+            self.conn.execute(
+                "UPDATE approval_flows SET steps = ?1, version = version + 1 WHERE entity = ?2",
+                rusqlite::params![head_approves.to_string(), entity],
+            )?;
+        }
+        self.begin("office", count);
+        for n in 0..count {
+            let owner = self.org.seller(&mut self.rng);
+            let at = self.today - self.rng.random_range(1..14) * DAY_MS;
+            let day = chrono::DateTime::from_timestamp_millis(at)
+                .unwrap_or_default()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive();
+            let (entity, body, comment) = if n % 2 == 0 {
+                let days = self.rng.random_range(1..4);
+                let ends = day + chrono::Days::new(days - 1);
+                let body = json!({ "title": "年假", "kind": "annual", "starts_on": day.to_string(),
+                                   "ends_on": ends.to_string(), "days": days, "reason": "家中有事" });
+                ("leaves", body, "请批准")
+            } else {
+                let amount = self.rng.random_range(5..300) * 10_000;
+                let body = json!({ "title": "拜访客户差旅费", "category": "travel", "amount": amount,
+                                   "spent_on": day.to_string() });
+                ("expenses", body, "发票已附")
             };
-            let conn: &Connection = self.conn;
-            let id = Self::id(&contract);
-            let submitted = as_of(at, || {
-                approvals::submit(
-                    conn,
-                    contracts,
-                    &caller,
-                    id,
-                    Some("客户已确认条款，请审批".into()),
-                )
-            })?;
+            let form = self.create(entity, owner, at, body)?;
+            let descriptor: &'static Entity =
+                registry::find(entity).ok_or_else(AppError::not_found)?;
+            let submitted = self.submitted(owner, descriptor, &form, at, comment)?;
             if n % 3 == 0 {
                 self.first_step_approved(submitted, at)?;
             }

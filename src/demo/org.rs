@@ -70,6 +70,7 @@ impl Role {
             "tasks",
         ];
         const MONEY: [&str; 4] = ["contracts", "payment_plans", "payments", "invoices"];
+        const OFFICE: [&str; 3] = ["expenses", "leaves", "purchases"];
         let all = ["view", "create", "edit", "delete", "export", "import"];
         let work = ["view", "create", "edit"];
         let mut modules = Map::new();
@@ -100,6 +101,20 @@ impl Role {
                 grant(&["followups", "tasks"], &work, "own");
             }
             Role::Staff => grant(&["leads", "tasks"], &work, "own"),
+        }
+        // Everyone files their own expense claims, leave and purchase requests; managers see
+        // their teams', finance every claim and purchase it pays for.
+        let office_scope = match self {
+            Role::RegionalManager => "department_tree",
+            Role::TeamManager => "department",
+            Role::Finance => "all",
+            _ => "own",
+        };
+        if self != Role::Administrator && self != Role::Director {
+            grant(&OFFICE, &work, office_scope);
+            if self == Role::Finance {
+                grant(&["leaves"], &work, "own");
+            }
         }
         if self != Role::Administrator && self != Role::Director {
             modules.insert(

@@ -143,12 +143,26 @@ fn the_demo_company_is_alive_deterministic_and_scoped() {
     let waiting: i64 = app
         .sql()
         .query_row(
-            "SELECT count(*) FROM approval_instances WHERE status = 'pending'",
+            "SELECT count(*) FROM approval_instances WHERE status = 'pending' AND entity = 'contracts'",
             [],
             |r| r.get(0),
         )
         .unwrap();
     assert_eq!(waiting, 6);
+    // Six office forms, every one submitted to the rep's head, two approved already.
+    let forms = counts(&admin, "leaves") + counts(&admin, "expenses");
+    assert_eq!(forms, 6);
+    let approved = admin
+        .get("/api/v1/leaves?filter[status]=approved&per_page=1")
+        .body["total"]
+        .as_i64()
+        .unwrap()
+        + admin
+            .get("/api/v1/expenses?filter[status]=approved&per_page=1")
+            .body["total"]
+            .as_i64()
+            .unwrap();
+    assert_eq!(approved, 2);
     let past_first: i64 = app
         .sql()
         .query_row(

@@ -13,6 +13,7 @@ mod demo;
 mod http_basics;
 mod import;
 mod mail;
+mod office;
 mod operations;
 mod organisation;
 mod pool;

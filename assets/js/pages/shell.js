@@ -38,6 +38,11 @@ const MENU = [
     { path: '/sales', label: 'nav.sales_analytics', icon: 'funnel', entity: 'opportunities' },
     { path: '/targets', label: 'nav.targets', icon: 'target', entity: 'opportunities' },
   ] },
+  { group: 'nav.group.office', items: [
+    { path: '/expenses', label: 'entity.expenses', icon: 'money', entity: 'expenses' },
+    { path: '/leaves', label: 'entity.leaves', icon: 'log', entity: 'leaves' },
+    { path: '/purchases', label: 'entity.purchases', icon: 'box', entity: 'purchases' },
+  ] },
   { group: 'nav.group.system', items: [
     { path: '/settings/users', label: 'nav.users', icon: 'users', admin: true },
     { path: '/settings/departments', label: 'nav.departments', icon: 'tree', admin: true },
