@@ -633,6 +633,16 @@ fn main() {
         (0.0, false)
     };
     eprintln!("bench: backup during the mixed load {backup_seconds:.1} s (ok: {backup_ok})");
+    // Issue #21: 500 people with the live stream open; an announcement to everyone reaches
+    // every stream in ≤ 1 s p99 while the mixed load runs, the server within 250 MB.
+    let fan_out_name = "mixed 80/20 with 500 notification streams open";
+    let fan_out = wanted(fan_out_name).then(|| {
+        let fan_out = notification_fan_out(&server, &admin, &staff_password, 500, || {
+            outcomes.push(run(&server, fan_out_name, mixed_seconds, mixed_workers(3)));
+        });
+        eprintln!("bench: notification fan-out {}", fan_out.json());
+        fan_out.json()
+    });
     let peak_rss = outcomes.iter().map(|o| o.rss_mib).fold(0.0, f64::max);
     let cold_start_ms = server.cold_start_ms;
     drop(server);
@@ -647,10 +657,172 @@ fn main() {
         "backup_ok": backup_ok,
         "peak_rss_mib": round(peak_rss),
         "list_to_healthz_ratio": round(list_all.throughput / healthz.throughput),
+        "notification_fan_out": fan_out,
         "scenarios": outcomes.iter().map(Outcome::json).collect::<Vec<_>>(),
     });
     if std::env::var_os(ONLY).is_none() {
         write_results(&root.join("bench"), &results);
+    }
+}
+
+/// What `notification_fan_out` measured: how long an announcement to everyone took to reach
+/// each open stream, and the server's memory with them all open.
+struct FanOut {
+    streams: usize,
+    delivered: usize,
+    latencies_ms: Vec<f64>,
+    rss_mib: f64,
+}
+
+impl FanOut {
+    fn json(&self) -> Value {
+        let at = |q: f64| percentile(&self.latencies_ms, q);
+        json!({
+            "streams": self.streams, "delivered": self.delivered, "p50_ms": round(at(0.50)),
+            "p99_ms": round(at(0.99)), "max_ms": round(at(1.0)), "rss_mib": round(self.rss_mib),
+        })
+    }
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// Opens the live notification stream of `client`'s person and waits, on its own thread, for
+/// the first notification that mentions `marker`; answers when it came (None: it never did).
+fn open_stream(
+    client: &Client,
+    marker: Arc<std::sync::Mutex<String>>,
+    connected: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Option<Instant>> {
+    let mut stream = TcpStream::connect(&client.addr).expect("connect the stream");
+    let head = format!(
+        "GET /api/v1/notifications/stream HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nCookie: {}\r\n\r\n",
+        client.addr, client.cookie
+    );
+    stream
+        .write_all(head.as_bytes())
+        .expect("ask for the stream");
+    // Woken each second to see whether the measurement has given up on this stream.
+    stream.set_read_timeout(Some(Duration::from_secs(1))).ok();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if !line.contains(" 200 ") {
+            return None;
+        }
+        connected.fetch_add(1, Ordering::SeqCst);
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(_) if !stop.load(Ordering::SeqCst) => continue,
+                Err(_) => return None,
+            }
+            let wanted = marker.lock().map(|m| m.clone()).unwrap_or_default();
+            if !wanted.is_empty() && line.starts_with("data:") && line.contains(&wanted) {
+                return Some(Instant::now());
+            }
+        }
+    })
+}
+
+/// Signs in up to `people` colleagues (everyone but the administrator), opens each one's
+/// notification stream, and, while `load` runs, has the administrator send an announcement to
+/// everyone: the time until each stream shows it, and the server's memory meanwhile.
+fn notification_fan_out(
+    server: &Server,
+    admin: &Client,
+    password: &str,
+    people: usize,
+    load: impl FnOnce(),
+) -> FanOut {
+    let mut usernames: Vec<String> = Vec::new();
+    let mut lister = admin.twin();
+    for page in 1.. {
+        let users = lister.json(
+            "GET",
+            &format!("/api/v1/users?per_page=200&page={page}&frozen=false"),
+            None,
+        );
+        let items = users["items"].as_array().cloned().unwrap_or_default();
+        usernames.extend(
+            items
+                .iter()
+                .filter_map(|u| u["username"].as_str())
+                .filter(|u| *u != "admin")
+                .map(str::to_string),
+        );
+        if items.len() < 200 || usernames.len() >= people {
+            break;
+        }
+    }
+    usernames.truncate(people);
+    let signed_in = Instant::now();
+    let clients: Vec<Client> = usernames
+        .iter()
+        .map(|u| Client::sign_in(&server.addr, u, password))
+        .collect();
+    eprintln!(
+        "bench: {} people signed in in {:.1} s",
+        clients.len(),
+        signed_in.elapsed().as_secs_f64()
+    );
+    let marker = Arc::new(std::sync::Mutex::new(String::new()));
+    let connected = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let streams: Vec<_> = clients
+        .iter()
+        .map(|c| open_stream(c, marker.clone(), connected.clone(), stop.clone()))
+        .collect();
+    let waited = Instant::now();
+    while (connected.load(Ordering::SeqCst) as usize) < streams.len()
+        && waited.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (rss_open, _) = server.usage();
+    let sender = {
+        let mut admin = admin.twin();
+        let marker = marker.clone();
+        std::thread::spawn(move || {
+            // Into the load, so the announcement competes with it.
+            std::thread::sleep(Duration::from_secs(3));
+            let title = format!("bench fan-out {}", std::process::id());
+            *marker.lock().expect("marker") = title.clone();
+            let sent = Instant::now();
+            admin.json(
+                "POST",
+                "/api/v1/announcements",
+                Some(&json!({ "title": title, "body": "全员通知", "everyone": true })),
+            );
+            sent
+        })
+    };
+    load();
+    let sent = sender.join().expect("the announcement");
+    let (rss_after, _) = server.usage();
+    // A stream that has not shown it a few seconds after the load is counted as missed.
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, Ordering::SeqCst);
+    let mut latencies_ms: Vec<f64> = streams
+        .into_iter()
+        .filter_map(|s| s.join().ok().flatten())
+        .map(|seen| seen.saturating_duration_since(sent).as_secs_f64() * 1000.0)
+        .collect();
+    latencies_ms.sort_by(f64::total_cmp);
+    FanOut {
+        streams: connected.load(Ordering::SeqCst) as usize,
+        delivered: latencies_ms.len(),
+        latencies_ms,
+        rss_mib: rss_open.max(rss_after),
     }
 }
 
@@ -734,6 +906,13 @@ fn write_results(dir: &Path, results: &Value) {
         results["newest_customer_id"], results["cold_start_ms"], results["check_seconds"], results["backup_seconds_under_load"],
         results["backup_ok"], results["peak_rss_mib"], results["list_to_healthz_ratio"]
     ));
+    let fan_out = &results["notification_fan_out"];
+    if !fan_out.is_null() {
+        md.push_str(&format!(
+            "\nNotification to everyone with {} streams open, under the mixed load: delivered to {} · p50 {} ms · p99 {} ms · max {} ms · RSS {} MiB\n",
+            fan_out["streams"], fan_out["delivered"], fan_out["p50_ms"], fan_out["p99_ms"], fan_out["max_ms"], fan_out["rss_mib"]
+        ));
+    }
     if !regressions.is_empty() {
         md.push_str(&format!(
             "\nRegressions over {:.0} %: {}\n",

@@ -6,6 +6,7 @@ import { h, icon } from './dom.js';
 import { t } from './i18n.js';
 import { formatDateTime } from './format.js';
 import { liveCount } from './counts.js';
+import { session } from './session.js';
 import { badge, createForm, errorText, openDialog, toast } from './ui.js';
 
 /** The number of approvals waiting for me, for the menu. */
@@ -17,8 +18,12 @@ export function statusBadge(instance) {
   return badge(t(`approvals.status.${instance.status}`), STATUS_KIND[instance.status] || 'neutral');
 }
 
-/** The steps, in order: who was asked, what each decided and said, and when. */
-export function approvalSteps(instance) {
+/** The steps, in order: who was asked, what each decided and said, and when. An administrator
+ * may hand a colleague's waiting turn on (`onDone` redraws after). */
+export function approvalSteps(instance, onDone) {
+  const reassign = (task) => (instance.can_reassign && task.status === 'waiting' && task.approver_id !== session.user.id
+    ? h('button', { class: 'btn btn-small', type: 'button', on: { click: () => transferDialog(instance, onDone, task).catch((error) => toast(errorText(error), 'error')) } }, t('approvals.reassign'))
+    : null);
   return h('ol', { class: 'approval-steps' }, instance.steps.map((step, index) => h('li', { class: `approval-step step-${step.status}` },
     h('div', { class: 'approval-step-head' },
       h('strong', {}, step.name || t('approvals.step_n', { n: index + 1 })),
@@ -28,6 +33,7 @@ export function approvalSteps(instance) {
       h('span', {}, task.approver), ' ',
       h('span', { class: 'muted' }, t(`approvals.task.${task.status}`, { to: task.transferred_to_name || '' })),
       task.acted_at ? h('span', { class: 'muted' }, ` · ${formatDateTime(task.acted_at)}`) : null,
+      ' ', reassign(task),
       task.comment ? h('p', { class: 'approval-comment' }, task.comment) : null))))));
 }
 
@@ -45,7 +51,8 @@ function reasonDialog(instance, onDone) {
   const dialog = openDialog(t('approvals.reject_title', { title: instance.title }), form.el);
 }
 
-async function transferDialog(instance, onDone) {
+/** Hands on the caller's turn, or (`from`, an administrator's reassignment) a colleague's. */
+async function transferDialog(instance, onDone, from = null) {
   const people = await api('GET', '/directory?per_page=200');
   const form = createForm({
     fields: [
@@ -54,13 +61,16 @@ async function transferDialog(instance, onDone) {
     ],
     submitLabel: t('approvals.transfer'),
     async onSubmit(values) {
-      const answer = await api('POST', `/approvals/${instance.id}/transfer`, { user_id: Number(values.user_id) || null, comment: values.comment || null });
+      const body = { user_id: Number(values.user_id) || null, comment: values.comment || null };
+      if (from) body.from_user_id = from.approver_id;
+      const answer = await api('POST', `/approvals/${instance.id}/transfer`, body);
       dialog.close();
       toast(t('approvals.transferred_toast'));
       onDone(answer);
     },
   });
-  const dialog = openDialog(t('approvals.transfer_title', { title: instance.title }), form.el);
+  const title = from ? t('approvals.reassign_title', { name: from.approver, title: instance.title }) : t('approvals.transfer_title', { title: instance.title });
+  const dialog = openDialog(title, form.el);
 }
 
 /** The buttons of the caller's turn, or of the submitter's withdrawal. */

@@ -421,7 +421,7 @@ impl Demo<'_> {
                 instance,
                 approvals::Move::Approve,
                 None,
-                None,
+                (None, None),
             )
         })
     }

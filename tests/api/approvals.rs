@@ -412,6 +412,46 @@ fn all_must_approve_and_a_turn_can_be_handed_on() {
     assert_eq!(office.status(contract), "active");
 }
 
+#[test]
+fn an_administrator_hands_on_a_turn_stuck_with_someone_away() {
+    let office = Office::new();
+    office.design(json!([{"approver": {"kind": "users", "user_ids": [office.lead_id]}}]));
+    let contract = office.contract(3_000_000);
+    let instance = office.submit(contract);
+    let director = office.as_user("director");
+    let not_admin = decide(
+        &director,
+        instance,
+        "transfer",
+        json!({"from_user_id": office.lead_id, "user_id": office.finance_id}),
+    );
+    assert_eq!(not_admin.status, 403, "only an administrator reassigns");
+    let not_waiting = decide(
+        &office.admin,
+        instance,
+        "transfer",
+        json!({"from_user_id": office.finance_id, "user_id": office.director_id}),
+    );
+    assert_eq!(field_code(&not_waiting, "from_user_id"), "not_waiting");
+    let shown = office
+        .admin
+        .get(&format!("/api/v1/approvals/{instance}"))
+        .body;
+    assert_eq!(shown["can_reassign"], true);
+    let handed = decide(
+        &office.admin,
+        instance,
+        "transfer",
+        json!({"from_user_id": office.lead_id, "user_id": office.director_id, "comment": "组长休假"}),
+    );
+    assert_eq!(handed.status, 200, "{}", handed.text);
+    assert!(waiting_ids(&office.as_user("lead")).is_empty());
+    assert_eq!(waiting_ids(&director), vec![instance]);
+    let done = approved_by(&director, instance);
+    assert_eq!(done["status"], "approved");
+    assert_eq!(office.status(contract), "active");
+}
+
 impl Office {
     fn app_rep_id(&self) -> i64 {
         self.rep.get("/api/v1/auth/me").body["id"].as_i64().unwrap()

@@ -13,7 +13,7 @@ const BOXES = ['waiting', 'done', 'submitted'];
 
 function item(meta, instance, reload) {
   const entity = meta.get(instance.entity);
-  const details = h('details', { class: 'approval-details' }, h('summary', {}, t('approvals.show_steps')), approvalSteps(instance));
+  const details = h('details', { class: 'approval-details' }, h('summary', {}, t('approvals.show_steps')), approvalSteps(instance, reload));
   return h('li', { class: 'approval-item card', dataset: { instance: instance.id } },
     h('div', { class: 'approval-item-head' },
       h('div', {},

@@ -467,16 +467,24 @@ fn waiting_approvers(tx: &Connection, instance: &Instance) -> rusqlite::Result<V
     ids
 }
 
-/// The caller hands their turn to `to`, an active colleague who may open the record and is not
-/// already waiting in this step (nor the submitter).
+/// The caller hands their turn, or (an administrator) the turn of `from`, to `to`: an active
+/// colleague who may open the record and is not already waiting in this step (nor the
+/// submitter).
 fn transfer(
     tx: &Connection,
     caller: &Caller,
     instance: &Instance,
-    to: i64,
+    (from, to): (Option<i64>, i64),
     comment: Option<&str>,
 ) -> Result<(), AppError> {
-    let task = my_task(tx, instance, caller.rights.user_id)?;
+    let task = match from.filter(|&f| f != caller.rights.user_id) {
+        None => my_task(tx, instance, caller.rights.user_id)?,
+        Some(_) if !caller.rights.is_admin => {
+            return Err(AppError::forbidden_code("not_your_turn"));
+        }
+        Some(from) => my_task(tx, instance, from)
+            .map_err(|_| AppError::field("from_user_id", "not_waiting", json!({})))?,
+    };
     if !store::may_open(tx, to, instance.entity.name, instance.record_id)? {
         return Err(AppError::field("user_id", "approver_cannot_see", json!({})));
     }
@@ -500,7 +508,7 @@ fn transfer(
         caller,
         instance,
         "approval_transferred",
-        json!({ "to": to, "comment": comment }),
+        json!({ "from": from, "to": to, "comment": comment }),
     )?;
     tell(
         tx,
@@ -582,6 +590,8 @@ fn detail(conn: &Connection, rights: &Rights, instance: &Instance) -> Result<Val
         "steps": steps,
         "my_turn": my_turn,
         "can_withdraw": instance.status == "pending" && instance.submitter_id == Some(me),
+        // An administrator hands on a turn stuck with someone away or gone.
+        "can_reassign": instance.status == "pending" && rights.is_admin,
     }))
 }
 
@@ -851,22 +861,22 @@ impl Move {
     fn keys(self) -> &'static [&'static str] {
         match self {
             Move::Withdraw => &[],
-            Move::Transfer => &["user_id", "comment"],
+            Move::Transfer => &["user_id", "from_user_id", "comment"],
             Move::Approve | Move::Reject => &["comment"],
         }
     }
 }
 
 /// Makes a move on the instance `id` as the caller: 404 when they may not open its record,
-/// 409 once it has ended. `comment` is the reason of a rejection (required there), `to` the
-/// colleague of a transfer.
+/// 409 once it has ended. `comment` is the reason of a rejection (required there); a transfer
+/// hands the turn of `from` (the caller's own when absent) to `to`.
 pub fn decide_as(
     tx: &Connection,
     caller: &Caller,
     id: i64,
     what: Move,
     comment: Option<&str>,
-    to: Option<i64>,
+    (from, to): (Option<i64>, Option<i64>),
 ) -> Result<(), AppError> {
     let instance = Instance::visible_to(tx, caller.rights, id)?;
     instance.pending()?;
@@ -874,12 +884,19 @@ pub fn decide_as(
         Move::Approve => approve(tx, caller, &instance, comment),
         Move::Reject => reject(tx, caller, &instance, comment.unwrap_or_default()),
         Move::Withdraw => withdraw(tx, caller, &instance),
-        Move::Transfer => transfer(tx, caller, &instance, to.unwrap_or_default(), comment),
+        Move::Transfer => transfer(
+            tx,
+            caller,
+            &instance,
+            (from, to.unwrap_or_default()),
+            comment,
+        ),
     }
 }
 
 /// `POST /approvals/{id}/{move}`: `approve` `{"comment"?}`, `reject` `{"comment"}`, `withdraw`
-/// (the submitter), `transfer` `{"user_id", "comment"?}`. The body may be empty.
+/// (the submitter), `transfer` `{"user_id", "from_user_id"? (administrators), "comment"?}`.
+/// The body may be empty.
 pub async fn decide(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -902,19 +919,19 @@ pub async fn decide(
         Move::Withdraw => None,
         _ => comment_of(&body, matches!(what, Move::Reject), &mut errors),
     };
-    let to = match what {
+    let (from, to) = match what {
         Move::Transfer => {
             let to = body.optional_id("user_id", &mut errors);
             if to.is_none() && !errors.has("user_id") {
                 errors.add("user_id", "required", json!({}));
             }
-            to
+            (body.optional_id("from_user_id", &mut errors), to)
         }
-        _ => None,
+        _ => (None, None),
     };
     errors.into_result()?;
     let answer = write_as(&state, &req, &user, move |tx, caller| {
-        decide_as(tx, caller, id, what, comment.as_deref(), to)?;
+        decide_as(tx, caller, id, what, comment.as_deref(), (from, to))?;
         let instance = Instance::load(tx, id)?.ok_or_else(AppError::not_found)?;
         detail(tx, caller.rights, &instance)
     })

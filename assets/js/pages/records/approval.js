@@ -43,7 +43,7 @@ export function approvalSection(entity, record, approval, refresh) {
     body = h('div', { class: 'approval' },
       h('div', { class: 'approval-head' }, statusBadge(instance), h('span', { class: 'muted' }, approvalLine(instance))),
       instance.comment ? h('p', { class: 'approval-comment' }, instance.comment) : null,
-      approvalSteps(instance),
+      approvalSteps(instance, refresh),
       decisionButtons(instance, refresh));
   } else if (!approval.has_flow) {
     body = h('p', { class: 'muted' }, t('approvals.no_flow', { entity: entity.label_one }),
