@@ -671,7 +671,8 @@ struct FanOut {
     streams: usize,
     delivered: usize,
     latencies_ms: Vec<f64>,
-    rss_mib: f64,
+    /// Resident memory before the streams opened, with them open, and after the load.
+    rss_mib: [f64; 3],
 }
 
 impl FanOut {
@@ -679,7 +680,9 @@ impl FanOut {
         let at = |q: f64| percentile(&self.latencies_ms, q);
         json!({
             "streams": self.streams, "delivered": self.delivered, "p50_ms": round(at(0.50)),
-            "p99_ms": round(at(0.99)), "max_ms": round(at(1.0)), "rss_mib": round(self.rss_mib),
+            "p99_ms": round(at(0.99)), "max_ms": round(at(1.0)),
+            "rss_mib_before": round(self.rss_mib[0]), "rss_mib": round(self.rss_mib[1]),
+            "rss_mib_after": round(self.rss_mib[2]),
         })
     }
 }
@@ -775,6 +778,7 @@ fn notification_fan_out(
         clients.len(),
         signed_in.elapsed().as_secs_f64()
     );
+    let (rss_before, _) = server.usage();
     let marker = Arc::new(std::sync::Mutex::new(String::new()));
     let connected = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -822,7 +826,7 @@ fn notification_fan_out(
         streams: connected.load(Ordering::SeqCst) as usize,
         delivered: latencies_ms.len(),
         latencies_ms,
-        rss_mib: rss_open.max(rss_after),
+        rss_mib: [rss_before, rss_open, rss_after],
     }
 }
 

@@ -155,6 +155,11 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StorageError> {
 #[derive(Clone)]
 pub struct Db {
     readers: r2d2::Pool<SqliteConnectionManager>,
+    /// One permit per pooled read connection, taken before a read leaves the async executor:
+    /// a burst of reads (every open notification stream woken by one announcement) waits here
+    /// instead of parking a blocking thread each on the pool, which took 500 threads and a
+    /// gigabyte of their stacks for 500 streams.
+    read_slots: Arc<tokio::sync::Semaphore>,
     writer: Arc<Mutex<Connection>>,
     write_queue: mpsc::Sender<writer::Job>,
     memo: Arc<memo::Memo>,
@@ -196,6 +201,7 @@ impl Db {
         let write_queue = writer::start(writer.clone(), memo.clone())?;
         Ok(Db {
             readers,
+            read_slots: Arc::new(tokio::sync::Semaphore::new(read_pool_size as usize)),
             writer,
             write_queue,
             memo,
@@ -220,6 +226,11 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
     {
         let pool = self.readers.clone();
+        let _slot = self
+            .read_slots
+            .acquire()
+            .await
+            .map_err(AppError::internal)?;
         actix_web::web::block(move || {
             let conn = pool.get().map_err(AppError::internal)?;
             f(&conn)
