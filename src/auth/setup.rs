@@ -5,7 +5,7 @@ use super::{passwords, users};
 use crate::entity::registry;
 use crate::http::error::{AppError, FieldErrors};
 use crate::i18n::Lang;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 const COMPANY_MAX: usize = 100;
@@ -99,11 +99,7 @@ pub fn perform(
         ("company.currency", input.currency.as_str()),
     ];
     for (key, value) in settings {
-        conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
+        crate::db::set_setting(conn, key, value)?;
     }
     registry::company_created(conn, input.language)?;
     users::create(

@@ -18,7 +18,7 @@ use crate::org::actor;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Days, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 pub const CONTRACTS: Entity = Entity {
@@ -148,13 +148,7 @@ fn number_taken(conn: &Connection, number: &str, except: i64) -> rusqlite::Resul
 }
 
 fn pattern(conn: &Connection) -> rusqlite::Result<String> {
-    let stored: Option<String> = conn
-        .one(
-            "SELECT value FROM settings WHERE key = ?1",
-            [PATTERN_KEY],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let stored = crate::db::setting(conn, PATTERN_KEY)?;
     Ok(stored.unwrap_or_else(|| "HT-{YYYY}{MM}{DD}-{SEQ:4}".into()))
 }
 
@@ -275,11 +269,7 @@ async fn save_settings(
     state
         .db
         .write(move |tx| {
-            tx.run(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![PATTERN_KEY, pattern],
-            )?;
+            crate::db::set_setting(tx, PATTERN_KEY, &pattern)?;
             crate::audit::record(
                 tx,
                 &who,

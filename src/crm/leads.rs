@@ -9,7 +9,6 @@ use super::customers::CUSTOMERS;
 use super::opportunities::OPPORTUNITIES;
 use crate::access::{Action, ModuleRights, Rights};
 use crate::auth::session::CurrentUser;
-use crate::db::Cached;
 use crate::entity::custom;
 use crate::entity::descriptor::{Entity, Field, Kind, Visibility};
 use crate::entity::routes::write_as;
@@ -20,7 +19,7 @@ use crate::http::state::AppState;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::types::Value as Sql;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 pub const LEADS: Entity = Entity {
@@ -341,12 +340,7 @@ fn assign_round_robin(
         ));
     }
     let key = format!("leads.round_robin.{department}");
-    let last: Option<i64> = tx
-        .one("SELECT value FROM settings WHERE key = ?1", [&key], |r| {
-            r.get::<_, String>(0)
-        })
-        .ok()
-        .and_then(|v| v.parse().ok());
+    let last: Option<i64> = crate::db::setting(tx, &key)?.and_then(|v| v.parse().ok());
     let mut next = last
         .and_then(|l| members.iter().position(|(u, _)| *u == l))
         .map_or(0, |i| i + 1);
@@ -361,11 +355,7 @@ fn assign_round_robin(
         let owner = members[next % members.len()];
         store::set_owner(tx, leads, caller.actor, *id, Some(owner), "assigned")?;
         results.push(json!({ "id": id, "status": "ok", "owner_id": owner.0 }));
-        tx.run(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, owner.0.to_string()],
-        )?;
+        crate::db::set_setting(tx, &key, &owner.0.to_string())?;
         next += 1;
         done += 1;
     }

@@ -52,14 +52,7 @@ const LIMITS: [(&str, i64); 4] = [
 
 impl PoolSettings {
     pub fn load(conn: &Connection) -> rusqlite::Result<PoolSettings> {
-        let stored: Option<String> = conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                [SETTINGS_KEY],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(stored
+        Ok(crate::db::setting(conn, SETTINGS_KEY)?
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default())
     }
@@ -86,12 +79,7 @@ impl PoolSettings {
     }
 
     fn save(&self, conn: &Connection) -> rusqlite::Result<()> {
-        conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![SETTINGS_KEY, self.json().to_string()],
-        )?;
-        Ok(())
+        crate::db::set_setting(conn, SETTINGS_KEY, &self.json().to_string())
     }
 }
 

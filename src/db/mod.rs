@@ -326,3 +326,23 @@ impl Cached for Connection {
         self.prepare_cached(sql)?.query_row(params, f)
     }
 }
+
+/// The company setting stored under `key`, if any (the `settings` table holds one text per key:
+/// plain values, or JSON for a module's group of settings).
+pub fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.one("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Stores `value` under `key`, replacing what was there.
+pub fn set_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.run(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}

@@ -20,7 +20,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -56,14 +56,7 @@ pub struct MailSettings {
 
 impl MailSettings {
     pub fn load(conn: &Connection) -> rusqlite::Result<Option<MailSettings>> {
-        let stored: Option<String> = conn
-            .one(
-                "SELECT value FROM settings WHERE key = ?1",
-                [SETTINGS_KEY],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(stored
+        Ok(crate::db::setting(conn, SETTINGS_KEY)?
             .and_then(|s| serde_json::from_str::<MailSettings>(&s).ok())
             .filter(|s| !s.host.is_empty()))
     }
@@ -363,11 +356,7 @@ async fn put_settings(
             let current = MailSettings::load(tx)?.unwrap_or_default();
             let settings = parse_settings(&body, current, &key)?;
             let stored = serde_json::to_string(&settings).map_err(AppError::internal)?;
-            tx.run(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![SETTINGS_KEY, stored],
-            )?;
+            crate::db::set_setting(tx, SETTINGS_KEY, &stored)?;
             tx.run(
                 "UPDATE mail_queue SET next_attempt_at = ?1 WHERE sent_at IS NULL AND failed_at IS NULL",
                 [now_ms()],

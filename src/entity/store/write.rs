@@ -119,13 +119,7 @@ fn parse_changes(
 }
 
 pub fn company_currency(conn: &Connection) -> rusqlite::Result<String> {
-    let currency: Option<String> = conn
-        .one(
-            "SELECT value FROM settings WHERE key = 'company.currency'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let currency = crate::db::setting(conn, "company.currency")?;
     Ok(currency.unwrap_or_else(|| "CNY".into()))
 }
 
