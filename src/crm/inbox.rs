@@ -70,38 +70,69 @@ impl Calendar {
     }
 }
 
-/// The caller's customers whose next follow-up falls before the horizon, as (due, item).
-fn followups_due(
+/// The most follow-ups the inbox lists in each of its three buckets (`counts` has them all).
+const FOLLOWUPS_LISTED: i64 = 50;
+
+/// The caller's own customers whose next follow-up falls in `[from, before)`, soonest first,
+/// with the gist of the latest follow-up: at most `FOLLOWUPS_LISTED`.
+fn followups_between(
     conn: &Connection,
     rights: &Rights,
-    calendar: &Calendar,
-) -> Result<Vec<(i64, Value)>, AppError> {
+    (from, before): (i64, i64),
+) -> Result<Vec<Value>, AppError> {
     let sql = format!(
         "SELECT t.id, t.name, t.next_followup_at,
             (SELECT f.content FROM followups f WHERE f.entity = 'customers'
                AND f.record_id = t.id AND f.deleted_at IS NULL
              ORDER BY f.followed_at DESC, f.id DESC LIMIT 1)
          FROM customers t
-         WHERE t.owner_id = ?1 AND t.next_followup_at < ?2 AND t.deleted_at IS NULL AND {}
-         ORDER BY t.next_followup_at LIMIT 500",
+         WHERE t.owner_id = ?1 AND t.next_followup_at >= ?2 AND t.next_followup_at < ?3
+           AND t.deleted_at IS NULL AND {}
+         ORDER BY t.next_followup_at LIMIT ?4",
         visible(rights, &CUSTOMERS, "t")
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt
-        .query_map(params![rights.user_id, calendar.horizon], |r| {
-            Ok((
-                r.get::<_, i64>(2)?,
-                json!({
+        .query_map(
+            params![rights.user_id, from, before, FOLLOWUPS_LISTED],
+            |r| {
+                Ok(json!({
                     "entity": "customers",
                     "id": r.get::<_, i64>(0)?,
                     "title": r.get::<_, String>(1)?,
                     "due_at": rfc3339(r.get(2)?),
                     "last_content": r.get::<_, Option<String>>(3)?,
-                }),
-            ))
-        })?
+                }))
+            },
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// How many of the caller's own customers are due overdue, today and in the coming days.
+fn followups_counted(
+    conn: &Connection,
+    rights: &Rights,
+    calendar: &Calendar,
+) -> Result<(i64, i64, i64), AppError> {
+    let sql = format!(
+        "SELECT COUNT(*) FILTER (WHERE t.next_followup_at < ?2),
+                COUNT(*) FILTER (WHERE t.next_followup_at >= ?2 AND t.next_followup_at < ?3),
+                COUNT(*) FILTER (WHERE t.next_followup_at >= ?3)
+         FROM customers t
+         WHERE t.owner_id = ?1 AND t.next_followup_at < ?4 AND t.deleted_at IS NULL AND {}",
+        visible(rights, &CUSTOMERS, "t")
+    );
+    let counted = conn.prepare(&sql)?.query_row(
+        params![
+            rights.user_id,
+            calendar.today_start,
+            calendar.tomorrow,
+            calendar.horizon
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(counted)
 }
 
 /// The caller's open tasks due before the horizon (overdue ones included), soonest first.
@@ -138,14 +169,12 @@ fn tasks_due(
 pub fn inbox(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
     let rights = Rights::load(conn, user_id)?;
     let calendar = Calendar::of(user_zone(conn, user_id)?);
-    let (mut overdue, mut due_today, mut upcoming) = (vec![], vec![], vec![]);
-    for (due, item) in followups_due(conn, &rights, &calendar)? {
-        match calendar.when(due) {
-            "overdue" => overdue.push(item),
-            "today" => due_today.push(item),
-            _ => upcoming.push(item),
-        }
-    }
+    let (overdue, due_today, upcoming) = (
+        followups_between(conn, &rights, (i64::MIN, calendar.today_start))?,
+        followups_between(conn, &rights, (calendar.today_start, calendar.tomorrow))?,
+        followups_between(conn, &rights, (calendar.tomorrow, calendar.horizon))?,
+    );
+    let (overdue_total, today_total, upcoming_total) = followups_counted(conn, &rights, &calendar)?;
     let horizon = calendar
         .today
         .checked_add_days(Days::new(UPCOMING_DAYS))
@@ -163,7 +192,7 @@ pub fn inbox(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
     let count = |items: &[Value], flag: &str, value: Value| {
         items.iter().filter(|i| i[flag] == value).count()
     };
-    let now_count = overdue.len() + due_today.len() + approvals_total as usize + tasks.len()
+    let now_count = (overdue_total + today_total + approvals_total) as usize + tasks.len()
         - count(&tasks, "when", json!("upcoming"))
         + count(&payments, "overdue", json!(true))
         + pool.len();
@@ -174,7 +203,15 @@ pub fn inbox(conn: &Connection, user_id: i64) -> Result<Value, AppError> {
         "payments_due": payments,
         "expiring_contracts": super::contracts::expiring(conn, &rights, calendar.today)?,
         "pool_returning": pool,
-        "counts": { "now": now_count, "approvals_waiting": approvals_total },
+        "counts": {
+            "now": now_count, "approvals_waiting": approvals_total,
+            "overdue": overdue_total, "today": today_total, "upcoming": upcoming_total,
+        },
+        "windows": {
+            "today_start": rfc3339(calendar.today_start),
+            "tomorrow": rfc3339(calendar.tomorrow),
+            "horizon": rfc3339(calendar.horizon),
+        },
     }))
 }
 
@@ -209,13 +246,9 @@ fn digest(inbox: &Value, i18n: &Translations, lang: Lang) -> Option<(String, Str
         if items.is_empty() {
             continue;
         }
-        let count = if key == "approvals_waiting" {
-            inbox["counts"]["approvals_waiting"]
-                .as_u64()
-                .unwrap_or_default() as usize
-        } else {
-            items.len()
-        };
+        let count = inbox["counts"][key]
+            .as_u64()
+            .map_or(items.len(), |total| total as usize);
         total += count;
         text.push_str(&i18n.text(lang, heading, &json!({ "count": count })));
         text.push('\n');

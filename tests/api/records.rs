@@ -345,6 +345,56 @@ fn followups_keep_the_customer_due_date_and_feed_reminders() {
 }
 
 #[test]
+fn the_inbox_lists_fifty_follow_ups_a_bucket_and_counts_them_all() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let windows = admin.get("/api/v1/reminders").body["windows"].clone();
+    let at = |key: &str, hours: i64| {
+        let start = chrono::DateTime::parse_from_rfc3339(windows[key].as_str().unwrap()).unwrap();
+        (start + chrono::Duration::hours(hours)).to_rfc3339()
+    };
+    let plan = [
+        ("overdue", 53, at("today_start", -30)),
+        ("today", 2, at("today_start", 1)),
+        ("upcoming", 51, at("tomorrow", 30)),
+    ];
+    for (bucket, how_many, next_at) in &plan {
+        for n in 0..*how_many {
+            let customer = create(
+                &admin,
+                "customers",
+                json!({"name": format!("{bucket} {n}")}),
+            );
+            create(
+                &admin,
+                "followups",
+                json!({"entity": "customers", "record_id": customer["id"], "method": "phone",
+                       "content": format!("{bucket} call {n}"), "next_at": next_at}),
+            );
+        }
+    }
+    let inbox = admin.get("/api/v1/reminders").body;
+    for (bucket, how_many, _) in &plan {
+        let listed = inbox[bucket].as_array().unwrap();
+        assert_eq!(listed.len(), (*how_many).min(50), "{bucket}");
+        assert_eq!(inbox["counts"][bucket], *how_many, "{bucket}");
+        assert!(listed[0]["last_content"]
+            .as_str()
+            .unwrap()
+            .starts_with(bucket));
+    }
+    assert_eq!(inbox["counts"]["now"], 53 + 2, "due now: overdue and today");
+
+    let me = admin.get("/api/v1/auth/me").body["id"].clone();
+    let overdue_list = admin.get(&format!(
+        "/api/v1/customers?filter[owner_id]={me}&filter[next_followup_at][lt]={}&sort=next_followup_at",
+        windows["today_start"].as_str().unwrap().replace('+', "%2B")
+    ));
+    assert_eq!(overdue_list.status, 200, "{}", overdue_list.text);
+    assert_eq!(overdue_list.body["total"], 53, "the inbox's 'see all' list");
+}
+
+#[test]
 fn exports_are_files_with_neutralised_formulas() {
     let app = spawn_app();
     let admin = app.setup_admin();

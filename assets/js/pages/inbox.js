@@ -32,18 +32,36 @@ const KINDS = [
   ['upcoming', (c) => t('home.reminders.upcoming', { count: c }), (f) => line(`#/customers/${f.id}`, f.title, f.last_content, badge(formatDateTime(f.due_at), 'neutral'))],
 ];
 
+/** The customer list holding all of a follow-up bucket, when the inbox shows only its first. */
+function followupsList(key, { windows }) {
+  const range = {
+    overdue: [['lt', windows.today_start]],
+    today: [['gte', windows.today_start], ['lt', windows.tomorrow]],
+    upcoming: [['gte', windows.tomorrow], ['lt', windows.horizon]],
+  }[key];
+  const query = new URLSearchParams({ 'filter[owner_id]': session.user.id, sort: 'next_followup_at' });
+  for (const [op, at] of range) query.set(`filter[next_followup_at][${op}]`, at);
+  return `#/customers?${query}`;
+}
+
+/** Where "see all" of a section leads: its own list when the inbox caps it, else the inbox. */
+function seeAll(key, answer, total) {
+  if (key === 'approvals_waiting') return '#/approvals';
+  if (total > answer[key].length && ['overdue', 'today', 'upcoming'].includes(key)) return followupsList(key, answer);
+  return '#/inbox';
+}
+
 /**
  * The inbox's sections from a `/reminders` answer: `keys` the kinds shown, `limit` the items
- * per kind (the heading still counts them all, and links to the whole inbox).
+ * per kind (the heading still counts them all, and links to where they all are).
  */
 export function inboxSections(answer, { keys = KINDS.map(([k]) => k), limit = Infinity } = {}) {
-  const totals = { approvals_waiting: answer.counts.approvals_waiting };
   const sections = KINDS.filter(([key]) => keys.includes(key) && answer[key].length).map(([key, heading, item]) => {
-    const total = totals[key] ?? answer[key].length;
+    const total = answer.counts[key] ?? answer[key].length;
     return h('div', { class: 'reminder-group', dataset: { inbox: key } },
       h('h3', {}, heading(total)),
       h('ul', { class: 'reminders' }, answer[key].slice(0, limit).map(item)),
-      total > Math.min(limit, answer[key].length) ? h('a', { href: key === 'approvals_waiting' ? '#/approvals' : '#/inbox' }, t('inbox.see_all', { count: total })) : null);
+      total > Math.min(limit, answer[key].length) ? h('a', { href: seeAll(key, answer, total) }, t('inbox.see_all', { count: total })) : null);
   });
   return sections.length ? sections : [emptyState('inbox', t('home.todo_empty'))];
 }
