@@ -27,6 +27,12 @@ export function onUnauthenticated(listener) {
   unauthenticatedListeners.add(listener);
 }
 
+/** Tells the listeners the session is gone, learnt other than from an answer (the live stream). */
+export function sessionEnded() {
+  const error = new ApiError(401, { error: { code: 'unauthenticated', message: t('error.unauthenticated') } });
+  unauthenticatedListeners.forEach((listener) => listener(error));
+}
+
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';

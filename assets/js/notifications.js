@@ -1,7 +1,7 @@
 // Live notifications: one EventSource per signed-in tab on /api/v1/notifications/stream. The
 // browser reconnects by itself and sends the last event id, so nothing is lost or doubled; the
 // bell and the notifications page listen here instead of polling.
-import { api } from './api.js';
+import { api, sessionEnded } from './api.js';
 import { h, icon, mount } from './dom.js';
 import { t } from './i18n.js';
 import { formatDateTime, formatNumber } from './format.js';
@@ -39,6 +39,12 @@ export function connectNotifications() {
     const notification = JSON.parse(event.data);
     tell({ notification });
     toast(notification.message, 'info');
+  });
+  // Signed out in another tab (or frozen): closed before the browser would try again without
+  // a session, and this tab goes to sign-in too.
+  source.addEventListener('signed_out', () => {
+    disconnectNotifications();
+    sessionEnded();
   });
 }
 

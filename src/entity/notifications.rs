@@ -294,6 +294,7 @@ async fn stream(
         // Browsers retry after three seconds rather than their default, which varies.
         pending: VecDeque::from([Bytes::from_static(b"retry: 3000\n\n")]),
         stale: true,
+        ended: false,
     };
     let body = futures_util::stream::unfold(live, Live::next);
     Ok(HttpResponse::Ok()
@@ -319,6 +320,8 @@ struct Live {
     pending: VecDeque<Bytes>,
     /// Whether the database may hold something the stream has not sent.
     stale: bool,
+    /// The reader signed out (or was frozen): the stream ends once `pending` is sent.
+    ended: bool,
 }
 
 /// What a catch-up found: new notifications and the unread count, or that the reader has
@@ -336,14 +339,22 @@ impl Live {
             if let Some(chunk) = self.pending.pop_front() {
                 return Some((Ok(chunk), self));
             }
-            if *self.closing.borrow() {
+            if self.ended || *self.closing.borrow() {
                 return None;
             }
             if self.stale {
                 self.stale = false;
                 match self.catch_up().await {
                     Ok(true) => continue,
-                    Ok(false) | Err(_) => return None,
+                    Ok(false) => {
+                        // Said before the end so the page stops the browser's reconnect: it
+                        // would come back without a session, and signs that tab out instead.
+                        self.pending
+                            .push_back(Bytes::from_static(b"event: signed_out\ndata: {}\n\n"));
+                        self.ended = true;
+                        continue;
+                    }
+                    Err(_) => return None,
                 }
             }
             let changed = Box::pin(self.changes.changed());

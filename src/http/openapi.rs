@@ -383,7 +383,7 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "get",
         "/api/v1/notifications/stream",
         "notifications",
-        "Server-Sent Events: `notification` (id = notification id) and `unread` events; resumes after Last-Event-ID or ?after=",
+        "Server-Sent Events: `notification` (id = notification id) and `unread` events, `signed_out` before the end of a session's stream; resumes after Last-Event-ID or ?after=",
     ),
     (
         "post",
@@ -488,7 +488,7 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "patch",
         "/api/v1/automation-rules/{id}",
         "automation",
-        "Change name, entity, trigger, conditions, actions, active (with version); the design is checked again as a whole",
+        "Change name, entity, trigger, conditions, actions, active, or take_over (the caller runs it from now on), with version; the design is checked again as a whole",
     ),
     ("delete", "/api/v1/automation-rules/{id}", "automation", "Remove a rule and its run log"),
     (

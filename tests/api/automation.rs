@@ -1,6 +1,6 @@
 //! Automation rules (issue #21): bad rules refused, a new customer assigned round a department
 //! with its owner told and a task made, conditions, a refused action undone and logged while
-//! the write stands, two rules that undo each other stopped at the depth cap, time rules that
+//! the write stands, a rule whose author left taken over, two rules that undo each other stopped at the depth cap, time rules that
 //! fire once per date, a rule calling a webhook on a real receiver, and nobody told about a
 //! record they may not open.
 
@@ -324,6 +324,56 @@ fn a_refused_action_is_undone_and_logged_while_the_write_stands() {
             .get(&format!("/api/v1/automation-rules/{made}/runs?status=odd"))
             .status,
         400
+    );
+}
+
+#[test]
+fn a_rule_whose_author_left_stops_until_an_administrator_takes_it_over() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let author = create_user(&admin, "deputy", None, true)["id"]
+        .as_i64()
+        .unwrap();
+    let deputy = app.signed_in("deputy");
+    let made = rule(
+        &deputy,
+        json!({"name": "新客户标记", "entity": "customers", "trigger": {"on": "created"},
+               "actions": [{"kind": "set_field", "field": "level", "value": "B"}]}),
+    );
+    let frozen = admin.post(&format!("/api/v1/users/{author}/freeze"), json!({}));
+    assert!(frozen.status < 300, "{}", frozen.text);
+    let seen = admin.get(&format!("/api/v1/automation-rules/{made}")).body;
+    assert_eq!(seen["author"], json!({"name": "deputy", "active": false}));
+
+    let first = admin.post("/api/v1/customers", json!({"name": "第一家"}));
+    assert_eq!(first.status, 201, "the write stands: {}", first.text);
+    assert_eq!(first.body["level"], Value::Null);
+    let log = runs(&admin, made);
+    assert_eq!(log[0]["status"], "failed");
+    assert_eq!(
+        log[0]["error"]["code"], "rule_author_inactive",
+        "{:?}",
+        log[0]
+    );
+
+    let odd = admin.patch(
+        &format!("/api/v1/automation-rules/{made}"),
+        json!({"version": seen["version"], "take_over": "yes"}),
+    );
+    assert_eq!(odd.status, 422, "{}", odd.text);
+    assert_eq!(odd.body["error"]["field_codes"]["take_over"], "boolean");
+    let taken = admin.patch(
+        &format!("/api/v1/automation-rules/{made}"),
+        json!({"version": seen["version"], "take_over": true}),
+    );
+    assert_eq!(taken.status, 200, "{}", taken.text);
+    assert_eq!(taken.body["created_by"], 1);
+    assert_eq!(taken.body["author"]["active"], true);
+    let second = admin.post("/api/v1/customers", json!({"name": "第二家"}));
+    assert_eq!(
+        second.body["level"], "B",
+        "the rule runs again: {}",
+        second.text
     );
 }
 

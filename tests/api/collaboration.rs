@@ -493,6 +493,7 @@ fn the_stream_pushes_live_and_resumes_after_a_reconnect_and_a_restart() {
     let until_sign_out = Stream::open(&leaving, &url, None);
     until_sign_out.next("unread");
     assert_eq!(leaving.post("/api/v1/auth/logout", json!({})).status, 204);
+    until_sign_out.next("signed_out");
     until_sign_out.ends();
     leaving.csrf = None;
     let refused = team.manager.get("/api/v1/notifications/stream?after=soon");

@@ -2,6 +2,8 @@
 //! or runs the real `kehu` binary.
 
 mod helpers;
+#[path = "../support/smtp.rs"]
+mod smtp;
 
 mod access;
 mod approvals;

@@ -1,6 +1,7 @@
 //! The journeys of issue #7, each written once and run in both languages on both screens.
 //! Buttons are found by their translated text, so a missing translation fails a journey.
 
+use crate::smtp::Smtp;
 use crate::Run;
 use serde_json::json;
 
@@ -583,6 +584,15 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
     );
     run.user_data
         .extend(["主管审批", "财务审批"].map(String::from));
+    let smtp = Smtp::start();
+    set_up_mail(run, &smtp);
+    api_as(
+        run,
+        FINANCE,
+        "PATCH",
+        "/auth/me",
+        json!({ "email": FINANCE_EMAIL, "email_kinds": ["approval_waiting"] }),
+    );
 
     let b = &run.browser;
     sign_out(run);
@@ -620,6 +630,7 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
         (count == "1").then_some(())
     });
     b.wait_text("[data-inbox=approvals_waiting]", BIG_CONTRACT);
+    smtp.wait_for(&[ADMIN_EMAIL, BIG_CONTRACT]);
     b.goto(&run.url("/inbox"));
     b.wait_text("[data-inbox=approvals_waiting]", BIG_CONTRACT);
     run.check_page("the to-do list");
@@ -634,6 +645,7 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
     b.click(&b.wait_text(".approval-item button", &run.t("approvals.approve")));
     b.wait(".state-empty");
     run.check_page("nothing left to approve");
+    smtp.wait_for(&[FINANCE_EMAIL, BIG_CONTRACT]);
     api_as(run, FINANCE, "GET", "/approvals?box=waiting", json!(null))["items"][0]["id"]
         .as_i64()
         .map(|id| {
@@ -666,9 +678,6 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
     run.check_page("the flow designer");
     run.shoot("flow-designer");
 
-    b.goto(&run.url("/settings/mail"));
-    b.wait("form [name=host]");
-    run.check_page("the mail settings");
     b.goto(&run.url("/settings/webhooks"));
     b.click_text(&run.t("webhooks.new"));
     b.fill("dialog[open]", "name", "ERP");
@@ -680,9 +689,46 @@ pub fn a_rep_submits_and_a_manager_approves(run: &mut Run) {
     wait_dialog_closed(run);
     b.wait_text(".card", "http://127.0.0.1:9/kehu");
     run.check_page("webhooks");
+}
+
+const ADMIN_EMAIL: &str = "wang@example.com";
+const FINANCE_EMAIL: &str = "finance@example.com";
+
+/// The administrator points Kehu at the company's SMTP server (the test's listener), sends a
+/// test mail, and asks for approvals by email on their own preferences page.
+fn set_up_mail(run: &mut Run, smtp: &Smtp) {
+    run.user_data
+        .extend(["127.0.0.1", "crm@example.com", ADMIN_EMAIL, FINANCE_EMAIL].map(String::from));
+    let b = &run.browser;
+    sign_out(run);
+    sign_in(run, "admin", ADMIN_PASSWORD);
+    b.wait(".global-search");
+    b.goto(&run.url("/settings/mail"));
+    b.fill("form", "host", "127.0.0.1");
+    b.fill("form", "port", &smtp.port.to_string());
+    b.choose("form", "security", "none");
+    b.fill("form", "from_address", "crm@example.com");
+    b.click(&b.wait("form:has([name=host]) button[type=submit]"));
+    b.fill("form", "to", ADMIN_EMAIL);
+    run.check_page("the mail settings");
+    b.click(&b.wait("form:has([name=to]) button[type=submit]"));
+    smtp.wait_for(&[ADMIN_EMAIL, &run.t("mail.test_subject")]);
+
     b.goto(&run.url("/me"));
-    b.wait("form [name=email]");
+    b.fill("form", "email", ADMIN_EMAIL);
+    b.click(&b.wait("form:has([name=email]) input[value=approval_waiting]"));
     run.check_page("preferences with email");
+    b.click(&b.wait("form:has([name=email]) button[type=submit]"));
+    b.wait_until("the preferences to be saved", || {
+        let me = api_as(
+            run,
+            ("admin", ADMIN_PASSWORD),
+            "GET",
+            "/auth/me",
+            json!(null),
+        );
+        (me["email_kinds"] == json!(["approval_waiting"])).then_some(())
+    });
 }
 
 const RULE: &str = "新客户提醒负责人";

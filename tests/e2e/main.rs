@@ -9,6 +9,10 @@
 //! the one Cargo built for the tests.
 
 mod journeys;
+// The browser suite needs only part of the listener the API suite uses whole.
+#[allow(dead_code)]
+#[path = "../support/smtp.rs"]
+mod smtp;
 mod webdriver;
 
 use serde_json::Value;

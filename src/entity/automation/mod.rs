@@ -108,6 +108,8 @@ fn rule_json(conn: &Connection, id: i64) -> Result<Value, AppError> {
     conn.one(
         "SELECT r.id, r.name, r.entity, r.trigger, r.conditions, r.actions, r.active, r.version,
                 r.created_by, r.created_at, r.updated_at,
+                (SELECT display_name FROM users u WHERE u.id = r.created_by),
+                EXISTS (SELECT 1 FROM users u WHERE u.id = r.created_by AND u.frozen = 0),
                 (SELECT count(*) FROM automation_runs x WHERE x.rule_id = r.id AND x.status = 'done'),
                 (SELECT count(*) FROM automation_runs x WHERE x.rule_id = r.id AND x.status <> 'done'),
                 (SELECT max(created_at) FROM automation_runs x WHERE x.rule_id = r.id)
@@ -123,8 +125,9 @@ fn rule_json(conn: &Connection, id: i64) -> Result<Value, AppError> {
                 "active": r.get::<_, bool>(6)?, "version": r.get::<_, i64>(7)?,
                 "created_by": r.get::<_, Option<i64>>(8)?, "created_at": rfc3339(r.get(9)?),
                 "updated_at": rfc3339(r.get(10)?),
-                "runs": { "done": r.get::<_, i64>(11)?, "not_done": r.get::<_, i64>(12)? },
-                "last_run_at": r.get::<_, Option<i64>>(13)?.map(rfc3339),
+                "author": { "name": r.get::<_, Option<String>>(11)?, "active": r.get::<_, bool>(12)? },
+                "runs": { "done": r.get::<_, i64>(13)?, "not_done": r.get::<_, i64>(14)? },
+                "last_run_at": r.get::<_, Option<i64>>(15)?.map(rfc3339),
             }))
         },
     )
@@ -166,6 +169,9 @@ struct Draft {
     entity: Option<&'static str>,
     design: Option<(Value, Value, Value)>,
     active: Option<bool>,
+    /// The caller takes the rule over: it runs as them from now on (for a rule whose author
+    /// has left, which cannot run).
+    take_over: bool,
 }
 
 impl Draft {
@@ -173,7 +179,7 @@ impl Draft {
         let mut errors = FieldErrors::new();
         let mut allowed = vec!["name", "entity", "trigger", "conditions", "actions"];
         if !creating {
-            allowed.extend(["active", "version"]);
+            allowed.extend(["active", "take_over", "version"]);
         }
         body.refuse_others(&allowed, &mut errors);
         let wanted = |key: &str| creating || body.has(key);
@@ -186,14 +192,15 @@ impl Draft {
             }
             found
         });
-        let active = match body.0.get("active") {
+        let mut flag = |key: &str| match body.0.get(key) {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(_) => {
-                errors.add("active", "boolean", json!({}));
+                errors.add(key, "boolean", json!({}));
                 None
             }
         };
+        let (active, take_over) = (flag("active"), flag("take_over").unwrap_or(false));
         errors.into_result()?;
         let design_keys = ["trigger", "conditions", "actions"];
         let design = (creating || design_keys.iter().any(|k| body.has(k))).then(|| {
@@ -205,6 +212,7 @@ impl Draft {
             entity: entity.flatten(),
             design,
             active,
+            take_over,
         })
     }
 }
@@ -295,11 +303,14 @@ async fn update(
     let version = body.version(&mut errors);
     errors.into_result()?;
     let draft = Draft::parse(&body, false)?;
-    let (id, who) = (id.into_inner(), actor(&req, &admin));
+    let (id, who, caller) = (id.into_inner(), actor(&req, &admin), admin.id);
     let rule = state
         .db
         .write(move |tx| {
             let current = current_at(tx, id, rule_json, version)?;
+            if draft.take_over {
+                tx.run("UPDATE automation_rules SET created_by = ?1 WHERE id = ?2", params![caller, id])?;
+            }
             let entity = draft
                 .entity
                 .or_else(|| registry::find(current["entity"].as_str().unwrap_or_default()).map(|e| e.name))
