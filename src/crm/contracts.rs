@@ -305,7 +305,7 @@ pub fn expiring(
          ORDER BY t.ends_on LIMIT 100",
         visible(rights, &CONTRACTS, "t")
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params![rights.user_id, horizon], |r| {
             Ok(json!({

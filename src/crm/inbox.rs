@@ -75,6 +75,10 @@ const FOLLOWUPS_LISTED: i64 = 50;
 
 /// The caller's own customers whose next follow-up falls in `[from, before)`, soonest first,
 /// with the gist of the latest follow-up: at most `FOLLOWUPS_LISTED`.
+///
+/// The inbox's statements are kept prepared (`prepare_cached`) although each person's differ
+/// (their scope is in the text): the inbox is read on every page and after each notification,
+/// and preparing its statements cost as much as running them.
 fn followups_between(
     conn: &Connection,
     rights: &Rights,
@@ -91,7 +95,7 @@ fn followups_between(
          ORDER BY t.next_followup_at LIMIT ?4",
         visible(rights, &CUSTOMERS, "t")
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(
             params![rights.user_id, from, before, FOLLOWUPS_LISTED],
@@ -123,7 +127,7 @@ fn followups_counted(
          WHERE t.owner_id = ?1 AND t.next_followup_at < ?4 AND t.deleted_at IS NULL AND {}",
         visible(rights, &CUSTOMERS, "t")
     );
-    let counted = conn.prepare(&sql)?.query_row(
+    let counted = conn.prepare_cached(&sql)?.query_row(
         params![
             rights.user_id,
             calendar.today_start,
@@ -151,7 +155,7 @@ fn tasks_due(
          ORDER BY t.due_at LIMIT 100",
         visible(rights, &TASKS, "t")
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params![rights.user_id, calendar.horizon], |r| {
             let due: i64 = r.get(2)?;

@@ -214,7 +214,7 @@ pub fn due(conn: &Connection, rights: &Rights, horizon: &str) -> Result<Vec<Valu
          ORDER BY p.due_date LIMIT 100",
         visible(rights, &CONTRACTS, "t")
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params![rights.user_id, horizon], |r| {
             Ok(json!({

@@ -360,7 +360,7 @@ pub fn returning_soon(
         [one] => one.clone(),
         several => format!("min({})", several.join(", ")),
     };
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, name, {returns_at} AS returns_at FROM customers
          WHERE owner_id = ?1 AND deleted_at IS NULL AND {returns_at} < ?2
          ORDER BY returns_at LIMIT 100"

@@ -731,12 +731,14 @@ pub async fn get(
 /// The condition of a "My approvals" box on instances `i` for the caller.
 fn box_condition(name: &str, me: i64) -> Option<String> {
     Some(match name {
+        // `IN` rather than `EXISTS`: the caller's turns, found through the approver index, lead
+        // to their instances; `EXISTS` would test every instance ever submitted.
         "waiting" => format!(
-            "i.status = 'pending' AND EXISTS (SELECT 1 FROM approval_tasks t WHERE t.instance_id = i.id \
-             AND t.approver_id = {me} AND t.status = 'waiting')"
+            "i.status = 'pending' AND i.id IN (SELECT t.instance_id FROM approval_tasks t \
+             WHERE t.approver_id = {me} AND t.status = 'waiting')"
         ),
         "done" => format!(
-            "EXISTS (SELECT 1 FROM approval_tasks t WHERE t.instance_id = i.id AND t.approver_id = {me} \
+            "i.id IN (SELECT t.instance_id FROM approval_tasks t WHERE t.approver_id = {me} \
              AND t.status IN ('approved', 'rejected', 'transferred'))"
         ),
         "submitted" => format!("i.submitter_id = {me}"),
@@ -809,7 +811,7 @@ pub fn waiting_for(
         [],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT i.id, i.entity, i.record_id, i.created_at,
                 (SELECT display_name FROM users WHERE id = i.submitter_id)
          FROM approval_instances i WHERE {condition} AND {visible} ORDER BY i.id LIMIT ?1"
