@@ -71,6 +71,26 @@ fn entity_named(name: &str) -> Result<&'static Entity, Failure> {
 }
 
 /// The active user named `username`, as the one who acts.
+/// The acting user's rights on `entity` for `action`, or a sentence saying which right is
+/// missing (a refusal is the operation failing, not bad usage: exit 1).
+fn required(
+    rights: &Rights,
+    username: &str,
+    entity: &Entity,
+    action: Action,
+) -> Result<kehu::access::ModuleRights, Failure> {
+    rights.require(entity.name, action).map_err(|_| {
+        Failure::operation(format!(
+            "{username} may not {} {}: none of their roles gives the '{}' right on {} \
+             (an administrator grants it under Settings → Roles)",
+            action.name(),
+            entity.name,
+            action.name(),
+            entity.name
+        ))
+    })
+}
+
 fn acting_user(conn: &Connection, username: &str) -> Result<(Rights, Actor, Lang), Failure> {
     let found: Option<(i64, Option<String>)> = conn
         .query_row(
@@ -146,6 +166,7 @@ pub fn run_import(conn: &mut Connection, args: ImportArgs) -> Result<(), Failure
     let progress = ProgressLine::new("importing");
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (rights, actor, _) = acting_user(&tx, &args.user)?;
+    required(&rights, &args.user, entity, Action::Import)?;
     let caller = store::Caller {
         rights: &rights,
         actor: &actor,
@@ -227,8 +248,8 @@ pub fn run_export(conn: &Connection, args: ExportArgs) -> Result<(), Failure> {
         Format::parse(Some(&args.format)).map_err(|_| Failure::usage("--format is csv or xlsx"))?;
     let params = query_params(&args.query)?;
     let (rights, actor, lang) = acting_user(conn, &args.user)?;
-    rights.require(entity.name, Action::View)?;
-    let module = rights.require(entity.name, Action::Export)?;
+    required(&rights, &args.user, entity, Action::View)?;
+    let module = required(&rights, &args.user, entity, Action::Export)?;
     let i18n = translations()?;
     let progress = ProgressLine::new("exporting");
     let output = Output {

@@ -100,6 +100,44 @@ fn sort(entity: &Entity, rights: &ModuleRights, value: &str) -> Result<String, A
     Ok(keys.join(", "))
 }
 
+/// The words of a search box as a person means them: split at spaces, except inside double
+/// quotes (ASCII or Chinese), which keep a phrase together; a quote left open is ignored, and so
+/// are the bare words AND, OR and NOT, which people type as if they were operators (every word
+/// must match anyway). Nothing of FTS5's syntax reaches the index unquoted (see `search`).
+pub fn user_words(q: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_phrase = false;
+    for c in q.chars() {
+        match c {
+            '"' | '“' | '”' => {
+                words.push((std::mem::take(&mut current), in_phrase));
+                in_phrase = !in_phrase;
+            }
+            c if c.is_whitespace() && !in_phrase => {
+                words.push((std::mem::take(&mut current), false))
+            }
+            c => current.push(c),
+        }
+    }
+    words.push((current, false));
+    let operator = |w: &str| ["AND", "OR", "NOT"].contains(&w.to_uppercase().as_str());
+    words
+        .into_iter()
+        .flat_map(|(word, phrase)| {
+            if phrase {
+                vec![word.trim().to_string()]
+            } else {
+                word.split_whitespace()
+                    .filter(|w| !operator(w))
+                    .map(str::to_string)
+                    .collect()
+            }
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
 /// Full-text search: each word must match. Words of three characters or more use the trigram
 /// index over every searchable field; shorter ones (two-character Chinese names are common, and
 /// trigrams cannot see them) use the pairs index over the name fields (`entity::bigrams`), so
@@ -131,8 +169,7 @@ pub fn search(entity: &Entity, rights: &ModuleRights, q: &str, conditions: &mut 
             .map(|f| f.name)
             .collect(),
     );
-    let words: Vec<&str> = q.split_whitespace().take(8).collect();
-    for word in words {
+    for word in user_words(q).iter().take(8).map(String::as_str) {
         let found = if word.chars().count() < 3 {
             bigrams::query(word)
                 .filter(|_| !short.is_empty())
@@ -263,5 +300,23 @@ fn filter_value(kind: Kind, text: &str, zone: chrono_tz::Tz) -> Option<Sql> {
             .ok()
             .map(|d| Sql::Text(d.format("%Y-%m-%d").to_string())),
         _ => Some(Sql::Text(text.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_words;
+
+    #[test]
+    fn a_search_box_is_read_as_words_and_phrases() {
+        let words = |q: &str| user_words(q);
+        assert_eq!(words("北京"), ["北京"]);
+        assert_eq!(words("\"北京"), ["北京"], "a quote left open");
+        assert_eq!(words("北京 AND"), ["北京"], "a trailing operator");
+        assert_eq!(words("北京 and 上海 OR not"), ["北京", "上海"]);
+        assert_eq!(words("\"上海 科技\" 张江"), ["上海 科技", "张江"]);
+        assert_eq!(words("“张江 科技”"), ["张江 科技"], "Chinese quotes");
+        assert_eq!(words("\"AND\""), ["AND"], "a quoted word is meant");
+        assert_eq!(words("  \"\"  "), Vec::<String>::new());
     }
 }

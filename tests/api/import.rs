@@ -520,6 +520,24 @@ fn the_command_line_imports_and_exports_as_a_user() {
     );
     assert!(text(&exported.stdout).contains("1 rows"));
 
+    let viewing = create_role(&admin, "只读", &["customers"], &["view"], "own");
+    create_user_with_roles(&admin, "viewer", None, &[viewing]);
+    for (command, right) in [("export", "export"), ("import", "import")] {
+        let mut args = vec![command, "customers"];
+        if command == "import" {
+            args.push(good.to_str().unwrap());
+        }
+        args.extend(["--as", "viewer"]);
+        let refused = cli(&args);
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+        assert!(
+            text(&refused.stderr).contains(&format!("viewer may not {right} customers")),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+    assert_eq!(count(&app), 2, "the refused import added nothing");
+
     for (args, code) in [
         (vec!["export", "nothing", "--as", "admin"], 2),
         (vec!["export", "customers", "--as", "nobody"], 2),

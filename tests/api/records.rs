@@ -178,6 +178,19 @@ fn search_finds_chinese_and_latin_text_of_any_length() {
         "FTS syntax is quoted, not an error"
     );
     assert_eq!(found("contacts", "王伟"), 1);
+    for (q, why) in [
+        ("\"上海", "a stray quote"),
+        ("上海 AND", "a trailing AND"),
+        ("“张江科技”", "Chinese quotes"),
+        ("张江科技 有限公司", "two words"),
+    ] {
+        assert_eq!(found("customers", q), 1, "{why}: {q}");
+    }
+    assert_eq!(
+        found("customers", "\"张江科技 有限公司\""),
+        0,
+        "a quoted phrase keeps its space"
+    );
 
     let global = admin.get(&format!("/api/v1/search?q={}", urlencode("王伟")));
     assert_eq!(global.status, 200);
