@@ -102,19 +102,53 @@ impl Texts<'_> {
     }
 }
 
+/// Fills `{name}` with the parameter's value, and `{name|one|other}` with `one` when the
+/// parameter is 1 and `other` otherwise (English plurals: "{count} {count|day|days}"; Chinese
+/// texts have no need of it). assets/js/i18n.js reads templates the same way.
 fn fill(template: &str, params: &Value) -> String {
     let Some(params) = params.as_object() else {
         return template.to_string();
     };
-    params
-        .iter()
-        .fold(template.to_string(), |text, (name, value)| {
-            let value = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            text.replace(&format!("{{{name}}}"), &value)
-        })
+    let template = plurals_chosen(template, params);
+    params.iter().fold(template, |text, (name, value)| {
+        let value = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        text.replace(&format!("{{{name}}}"), &value)
+    })
+}
+
+/// `template` with each `{name|one|other}` resolved by `params[name]`.
+fn plurals_chosen(template: &str, params: &serde_json::Map<String, Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(length) = rest[start..].find('}') else {
+            break;
+        };
+        let inner = &rest[start + 1..start + length];
+        out.push_str(&rest[..start]);
+        let mut parts = inner.split('|');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(name), Some(one), Some(other), None) if params.contains_key(name) => {
+                out.push_str(if is_one(&params[name]) { one } else { other });
+            }
+            _ => out.push_str(&rest[start..=start + length]),
+        }
+        rest = &rest[start + length + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a parameter is the number one (as a number, or as text a client formatted).
+fn is_one(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.as_f64() == Some(1.0),
+        Value::String(s) => s.replace([',', ' '], "").parse::<f64>().ok() == Some(1.0),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +170,36 @@ mod tests {
             Some(Lang::ZhCn)
         );
         assert_eq!(Lang::from_accept_language("fr,de"), None);
+    }
+
+    #[test]
+    fn english_plurals_follow_the_count() {
+        let text = |params| fill("You hold {count} {count|customer|customers}", &params);
+        assert_eq!(text(serde_json::json!({"count": 1})), "You hold 1 customer");
+        assert_eq!(
+            text(serde_json::json!({"count": 2})),
+            "You hold 2 customers"
+        );
+        assert_eq!(
+            text(serde_json::json!({"count": 0})),
+            "You hold 0 customers"
+        );
+        assert_eq!(
+            text(serde_json::json!({"count": "1"})),
+            "You hold 1 customer"
+        );
+        assert_eq!(
+            text(serde_json::json!({"count": "1,001"})),
+            "You hold 1,001 customers"
+        );
+        assert_eq!(
+            fill(
+                "{SEQ:4} {x|a|b} {missing|a|b}",
+                &serde_json::json!({"x": 1})
+            ),
+            "{SEQ:4} a {missing|a|b}",
+            "other braces are left as they are"
+        );
     }
 
     #[test]

@@ -34,7 +34,14 @@ export function t(key, params = {}) {
     console.warn(`missing translation: ${key}`);
     return key;
   }
-  return template.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+  return template
+    .replace(/\{(\w+)\|([^|{}]*)\|([^|{}]*)\}/g, (match, name, one, other) => (name in params ? (isOne(params[name]) ? one : other) : match))
+    .replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+}
+
+/** `{name|one|other}` picks by whether the parameter is 1 (as src/i18n.rs does). */
+function isOne(value) {
+  return Number(String(value).replace(/[,\s]/g, '')) === 1;
 }
 
 /** True when `key` exists (for server error codes the UI may not know yet). */

@@ -164,6 +164,29 @@ fn claims_respect_the_cap_and_the_cooldown() {
         .as_str()
         .unwrap()
         .contains('2'));
+    let one = admin.put(
+        "/api/v1/settings/pool",
+        json!({"max_customers_per_user": 1}),
+    );
+    assert_eq!(one.status, 200, "{}", one.text);
+    let in_english = rep1.request(
+        reqwest::Method::POST,
+        &format!("/api/v1/pool/customers/{second}/claim"),
+        Some(json!({})),
+    );
+    assert_eq!(in_english.error_code(), "claim_limit_reached");
+    assert!(
+        in_english.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("You already hold 1 customer,"),
+        "one customer, not 1 customers: {}",
+        in_english.text
+    );
+    admin.put(
+        "/api/v1/settings/pool",
+        json!({"max_customers_per_user": 2}),
+    );
     let me = rep1.get("/api/v1/settings/pool");
     assert_eq!(me.body["held_by_me"], 2);
     assert_eq!(me.body["max_customers_per_user"], 2);
