@@ -15,6 +15,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.code || 'internal_error';
     this.fields = error.fields || {};
+    this.fieldCodes = error.field_codes || {};
     this.requestId = error.request_id || null;
     this.current = error.current || null;
     this.retryAfter = null;

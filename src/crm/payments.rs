@@ -1,7 +1,8 @@
 //! Money after the signature (回款与发票): payment plans (instalments with due dates), payments
 //! received and invoices, all per contract and visible exactly when their contract is. A payment
 //! that would take the received total above the contract amount is refused unless the request
-//! confirms it; every payment keeps its contract's `received` and its instalment's `paid`
+//! confirms it, and so is an invoice past the contract amount; an instalment number is used
+//! once per contract; every payment keeps its contract's `received` and its instalment's `paid`
 //! current, and an instalment past its due date and not fully paid is `overdue`.
 
 use super::contracts::CONTRACTS;
@@ -48,7 +49,7 @@ pub const PAYMENT_PLANS: Entity = Entity {
     ],
     default_sort: "due_date",
     after_write: None,
-    check: Some(positive_amount),
+    check: Some(distinct_instalment),
     prepare: None,
     instructions: &[],
     pool: None,
@@ -112,9 +113,9 @@ pub const INVOICES: Entity = Entity {
     ],
     default_sort: "-updated_at",
     after_write: None,
-    check: Some(positive_amount),
+    check: Some(within_invoiceable),
     prepare: None,
-    instructions: &[],
+    instructions: &["confirm_overinvoicing"],
     pool: None,
     approval: Some(Approval { status: None }),
 };
@@ -169,6 +170,58 @@ fn within_contract(
         let before = received - payment["amount"].as_i64().unwrap_or_default();
         let params = json!({ "outstanding": (amount - before).max(0) });
         return Err(AppError::field("amount", "exceeds_contract", params));
+    }
+    Ok(())
+}
+
+/// An instalment is positive and its number is not taken by another one of the same contract.
+fn distinct_instalment(
+    conn: &Connection,
+    rights: &Rights,
+    plan: &Value,
+    body: &Map<String, Value>,
+) -> Result<(), AppError> {
+    positive_amount(conn, rights, plan, body)?;
+    let taken: bool = conn.one(
+        "SELECT EXISTS (SELECT 1 FROM payment_plans WHERE contract_id = ?1 AND instalment = ?2
+             AND id <> ?3 AND deleted_at IS NULL)",
+        params![
+            plan["contract_id"].as_i64(),
+            plan["instalment"].as_i64(),
+            plan["id"].as_i64()
+        ],
+        |r| r.get(0),
+    )?;
+    if taken {
+        return Err(AppError::field("instalment", "taken", json!({})));
+    }
+    Ok(())
+}
+
+/// An invoice is positive and keeps the contract's invoiced total (void invoices aside) within
+/// its amount, unless `confirm_overinvoicing` is true (a contract invoiced ahead of a change).
+fn within_invoiceable(
+    conn: &Connection,
+    rights: &Rights,
+    invoice: &Value,
+    body: &Map<String, Value>,
+) -> Result<(), AppError> {
+    positive_amount(conn, rights, invoice, body)?;
+    if body.get("confirm_overinvoicing") == Some(&Value::Bool(true)) {
+        return Ok(());
+    }
+    let (amount, invoiced): (i64, i64) = conn.one(
+        "SELECT c.amount, (SELECT coalesce(sum(i.amount), 0) FROM invoices i
+             WHERE i.contract_id = c.id AND i.deleted_at IS NULL
+               AND coalesce(i.status, '') <> 'void')
+         FROM contracts c WHERE c.id = ?1",
+        [invoice["contract_id"].as_i64().unwrap_or_default()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if invoiced > amount {
+        let before = invoiced - invoice["amount"].as_i64().unwrap_or_default();
+        let params = json!({ "remaining": (amount - before).max(0) });
+        return Err(AppError::field("amount", "exceeds_invoiceable", params));
     }
     Ok(())
 }

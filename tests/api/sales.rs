@@ -971,6 +971,79 @@ fn payments_stay_within_the_contract_unless_confirmed() {
         json!({"contract_id": contract, "type": "napkin", "amount": 1}),
     );
     field_error(&bad_invoice, "type");
+
+    // The contract is 100,000: 60,000 invoiced, so 40,000 more fits and 40,001 does not.
+    let invoice_of = |amount: i64, extra: Value| {
+        let mut body = json!({"contract_id": contract, "type": "vat_normal", "amount": amount});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        admin.post("/api/v1/invoices", body)
+    };
+    let over_invoiced = invoice_of(40_001, json!({}));
+    assert_eq!(field_code(&over_invoiced, "amount"), "exceeds_invoiceable");
+    assert!(
+        field_error(&over_invoiced, "amount")
+            .as_str()
+            .unwrap()
+            .contains("400"),
+        "says what is left to invoice: {}",
+        over_invoiced.text
+    );
+    assert_eq!(
+        count(&app, "invoices"),
+        1,
+        "the refused invoice is not kept"
+    );
+    let voided = invoice_of(40_001, json!({"status": "void"}));
+    assert_eq!(
+        voided.status, 201,
+        "a void invoice counts for nothing: {}",
+        voided.text
+    );
+    assert_eq!(invoice_of(40_000, json!({})).status, 201);
+    let confirmed = invoice_of(5, json!({"confirm_overinvoicing": true}));
+    assert_eq!(confirmed.status, 201, "{}", confirmed.text);
+    let grown = admin.patch(
+        &format!("/api/v1/invoices/{}", id(&invoice)),
+        json!({"version": invoice["version"], "amount": 70_000}),
+    );
+    assert_eq!(
+        field_code(&grown, "amount"),
+        "exceeds_invoiceable",
+        "edits too"
+    );
+
+    let twice = admin.post(
+        "/api/v1/payment_plans",
+        json!({"contract_id": contract, "instalment": 2, "due_date": "2099-07-31", "amount": 1}),
+    );
+    assert_eq!(field_code(&twice, "instalment"), "taken");
+    let plan_two = admin
+        .get(&format!("/api/v1/payment_plans/{}", id(&plan_two)))
+        .body;
+    let renumbered = admin.patch(
+        &format!("/api/v1/payment_plans/{}", id(&plan_two)),
+        json!({"version": plan_two["version"], "instalment": 1}),
+    );
+    assert_eq!(field_code(&renumbered, "instalment"), "taken", "edits too");
+    let own_number = admin.patch(
+        &format!("/api/v1/payment_plans/{}", id(&plan_two)),
+        json!({"version": plan_two["version"], "notes": "尾款"}),
+    );
+    assert_eq!(
+        own_number.status, 200,
+        "its own number is not taken: {}",
+        own_number.text
+    );
+    let elsewhere = admin.post(
+        "/api/v1/payment_plans",
+        json!({"contract_id": other, "instalment": 1, "due_date": "2099-07-31", "amount": 1}),
+    );
+    assert_eq!(
+        elsewhere.status, 201,
+        "another contract's numbers are its own"
+    );
 }
 
 #[test]

@@ -156,12 +156,13 @@ export async function openRecordForm(entity, record, { preset = {}, onSaved } = 
         saved = await send();
       } catch (error) {
         form.el.querySelector('.conflict-actions')?.remove();
-        if (error.code === 'duplicate') {
+        const overrule = error.code === 'duplicate' ? 'confirm_duplicate' : Object.values(error.fieldCodes).map((code) => CONFIRMABLE[code]).find(Boolean);
+        if (overrule) {
           form.el.querySelector('.banner-error').after(h('div', { class: 'conflict-actions' },
-            error.current ? h('a', { class: 'btn', href: `#/${entity.name}/${error.current.id}`, on: { click: () => dialog.close() } }, t('records.open_existing')) : null, ' ',
+            error.code === 'duplicate' && error.current ? h('a', { class: 'btn', href: `#/${entity.name}/${error.current.id}`, on: { click: () => dialog.close() } }, t('records.open_existing')) : null, ' ',
             h('button', { class: 'btn btn-primary', type: 'button', on: { click: async () => {
               try {
-                done(await send({ confirm_duplicate: true }));
+                done(await send({ [overrule]: true }));
               } catch (again) {
                 form.showErrors(again.fields, errorText(again));
               }
@@ -186,6 +187,9 @@ export async function openRecordForm(entity, record, { preset = {}, onSaved } = 
   form.el.querySelector('input, select, textarea')?.focus();
   return dialog;
 }
+
+/** Refusals a person may overrule by saving anyway, and the instruction that says so. */
+const CONFIRMABLE = { exceeds_contract: 'confirm_overpayment', exceeds_invoiceable: 'confirm_overinvoicing' };
 
 /** Whether the signed-in user may hand records of `entity` to others (any scope beyond own). */
 export function canAssign(entity) {
