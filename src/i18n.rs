@@ -71,6 +71,8 @@ impl Translations {
 
     /// The text for `key` with `{name}` placeholders filled from `params`. A missing key falls
     /// back to the key itself (tests make sure none is missing).
+    /// A parameter may itself differ by language, as `{"zh-CN": …, "en": …}` (a picklist's
+    /// labels): the reader's is used.
     pub fn text(&self, lang: Lang, key: &str, params: &Value) -> String {
         let template = self
             .tables
@@ -78,7 +80,7 @@ impl Translations {
             .and_then(|table| table.get(key))
             .map(String::as_str)
             .unwrap_or(key);
-        fill(template, params)
+        fill(template, &in_language(params, lang))
     }
 
     pub fn keys(&self, lang: Lang) -> impl Iterator<Item = &String> {
@@ -117,6 +119,20 @@ fn fill(template: &str, params: &Value) -> String {
         };
         text.replace(&format!("{{{name}}}"), &value)
     })
+}
+
+/// `params` with each value given per language replaced by the one in `lang`.
+fn in_language(params: &Value, lang: Lang) -> Value {
+    let Some(map) = params.as_object() else {
+        return params.clone();
+    };
+    map.iter()
+        .map(|(name, value)| {
+            let chosen = value.get(lang.code()).filter(|_| value.is_object());
+            (name.clone(), chosen.unwrap_or(value).clone())
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// `template` with each `{name|one|other}` resolved by `params[name]`.
@@ -200,6 +216,14 @@ mod tests {
             "{SEQ:4} a {missing|a|b}",
             "other braces are left as they are"
         );
+    }
+
+    #[test]
+    fn a_parameter_given_per_language_is_read_in_the_readers() {
+        let params = serde_json::json!({"options": {"zh-CN": "企业", "en": "Company"}, "n": 2});
+        assert_eq!(in_language(&params, Lang::En)["options"], "Company");
+        assert_eq!(in_language(&params, Lang::ZhCn)["options"], "企业");
+        assert_eq!(in_language(&params, Lang::En)["n"], 2);
     }
 
     #[test]

@@ -43,10 +43,26 @@ fn customers_are_created_read_updated_and_validated() {
     for key in ["id", "department_id", "created_at"] {
         assert_eq!(fields[key], "not_editable", "{key}");
     }
-    assert!(bad.body["error"]["fields"]["level"]
-        .as_str()
-        .unwrap()
-        .contains('A'));
+    assert!(
+        bad.body["error"]["fields"]["level"]
+            .as_str()
+            .unwrap()
+            .contains("A 重点客户（A）、B 普通客户（B）"),
+        "the labels in the reader's language, with the value to send: {}",
+        bad.text
+    );
+    let to = |language: &str| admin.patch("/api/v1/auth/me", json!({ "language": language }));
+    assert_eq!(to("en").status, 200);
+    let in_english = admin.post("/api/v1/customers", json!({"name": "x", "level": "Z"}));
+    assert_eq!(to("zh-CN").status, 200);
+    assert!(
+        in_english.body["error"]["fields"]["level"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("A (key) (A), B (regular) (B)"),
+        "{}",
+        in_english.text
+    );
 
     let path = format!("/api/v1/customers/{id}");
     let updated = admin.patch(

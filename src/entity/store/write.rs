@@ -93,6 +93,11 @@ fn parse_changes(
         };
         match values::parse(field, raw, &allowed) {
             Ok(value) => changes.values.push((field, value)),
+            Err(("one_of", _)) if !allowed.is_empty() => {
+                let labels =
+                    crate::entity::picklists::active_labels(conn, entity.name, field.name)?;
+                errors.add(key, "one_of", json!({ "options": labels }));
+            }
             Err((code, params)) => errors.add(key, code, params),
         }
     }
