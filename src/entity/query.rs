@@ -231,6 +231,23 @@ fn filter(
             &format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)"),
             Sql::Text(raw.trim().into()),
         ),
+        // Any of the values: they go in as one JSON array, so the statement keeps one shape.
+        "in" if list => {
+            let values: Vec<&str> = raw
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect();
+            if values.is_empty() {
+                return Err(bad_value());
+            }
+            conditions.add(
+                &format!(
+                    "EXISTS (SELECT 1 FROM json_each({column}) WHERE value IN (SELECT value FROM json_each(?)))"
+                ),
+                Sql::Text(serde_json::to_string(&values).map_err(AppError::internal)?),
+            );
+        }
         "ne" if list => conditions.add(
             &format!("NOT EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)"),
             Sql::Text(raw.trim().into()),

@@ -143,7 +143,12 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "organisation",
         "Delete an unused role",
     ),
-    ("get", "/api/v1/audit-log", "organisation", "Operation log"),
+    (
+        "get",
+        "/api/v1/audit-log",
+        "organisation",
+        "Operation log: filter[user_id], filter[action] (or [in]), filter[entity], filter[at][gte|lte] (days)",
+    ),
     (
         "get",
         "/api/v1/system/status",

@@ -1,5 +1,6 @@
 //! `GET /api/v1/audit-log`: the operation log for administrators, newest first, filtered by
-//! user, action, entity and a date range read in the company's time zone.
+//! user, action, entity and a date range read in the company's time zone, through the same
+//! `filter[...]` names as every list (`filter[at][gte]` and `[lte]` are days).
 
 use crate::auth::session::Admin;
 use crate::auth::users::company_zone;
@@ -16,14 +17,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit-log", web::get().to(list));
 }
 
+/// The list filters every other list takes (`filter[FIELD]`, `filter[FIELD][OP]`), as this
+/// log's own names; the plain names (`?action=`) still work.
+const FILTER_NAMES: [(&str, &str); 6] = [
+    ("filter[user_id]", "user_id"),
+    ("filter[action]", "action"),
+    ("filter[action][in]", "actions"),
+    ("filter[entity]", "entity"),
+    ("filter[at][gte]", "from"),
+    ("filter[at][lte]", "to"),
+];
+
+fn in_plain_names(query: HashMap<String, String>) -> HashMap<String, String> {
+    query
+        .into_iter()
+        .map(|(key, value)| {
+            let plain = FILTER_NAMES.iter().find(|(filter, _)| *filter == key);
+            (plain.map_or(key, |(_, name)| name.to_string()), value)
+        })
+        .collect()
+}
+
 async fn list(
     state: web::Data<AppState>,
     _admin: Admin,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     let list = ListParams::parse(
-        query.into_inner(),
-        &["user_id", "action", "entity", "from", "to"],
+        in_plain_names(query.into_inner()),
+        &["user_id", "action", "actions", "entity", "from", "to"],
     )?;
     let zone = state.db.read(|conn| Ok(company_zone(conn)?)).await?;
     let mut conditions = Conditions::default();
@@ -32,6 +54,13 @@ async fn list(
     }
     if let Some(action) = list.text("action") {
         conditions.add("action = ?", action.to_string());
+    }
+    if let Some(actions) = list.text("actions") {
+        let actions: Vec<String> = actions.split(',').map(|a| a.trim().to_string()).collect();
+        conditions.add(
+            "action IN (SELECT value FROM json_each(?))",
+            serde_json::to_string(&actions).map_err(AppError::internal)?,
+        );
     }
     if let Some(entity) = list.text("entity") {
         conditions.add("entity = ?", entity.to_string());

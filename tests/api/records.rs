@@ -124,6 +124,15 @@ fn lists_filter_sort_and_refuse_unknown_names() {
     assert_eq!(names("filter[level][in]=B,C"), ["Beta"]);
     assert_eq!(names("filter[tags][contains]=north"), ["Gamma"]);
     assert_eq!(names("filter[tags][empty]=true"), ["Beta"]);
+    assert_eq!(
+        names("filter[tags][in]=north,south&sort=name"),
+        ["Gamma"],
+        "any of the tags"
+    );
+    assert_eq!(
+        names("filter[tags][in]=vip,north&sort=name"),
+        ["Alpha", "Gamma"]
+    );
     assert_eq!(names("filter[name][contains]=amm"), ["Gamma"]);
     assert_eq!(
         names("filter[created_at][gte]=2000-01-01&sort=name&per_page=2&page=2"),
@@ -287,6 +296,23 @@ fn deleted_records_go_to_the_recycle_bin_with_their_children() {
     );
     let audit = admin.get("/api/v1/audit-log?action=record_deleted");
     assert_eq!(audit.body["total"], 1);
+    for query in [
+        "filter[action]=record_deleted".to_string(),
+        "filter[action][in]=record_deleted,nothing_like_it".to_string(),
+        "filter[action]=record_deleted&filter[at][gte]=2020-01-01&filter[at][lte]=2099-12-31"
+            .to_string(),
+    ] {
+        let same = admin.get(&format!("/api/v1/audit-log?{query}"));
+        assert_eq!(
+            same.body["total"], 1,
+            "the list filter language: {query}: {}",
+            same.text
+        );
+    }
+    assert_eq!(
+        admin.get("/api/v1/audit-log?filter[colour]=red").status,
+        400
+    );
 }
 
 #[test]
