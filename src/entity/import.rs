@@ -528,17 +528,30 @@ pub fn import_file(
 ) -> Result<Value, AppError> {
     let entity = super::custom::schema(tx, entity)?;
     let sheet = sheet::read(&upload.file_name, &upload.file)?;
-    if upload.mapping.is_none() {
-        let module = caller.rights.require(entity.name, Action::Import)?;
-        let guessed = suggested_mapping(entity, &module, &sheet, texts.i18n);
-        upload.mapping = Some(json!(guessed).to_string());
-    }
+    guess_mapping_if_none(entity, caller, &sheet, &mut upload, texts.i18n)?;
     let translate = |key: &str, params: &Value| texts.i18n.text(texts.lang, key, params);
     let feedback = Feedback {
         translate: &translate,
         progress,
     };
     run(tx, entity, caller, &sheet, &upload, dry_run, &feedback)
+}
+
+/// An upload without a mapping gets the one the preview would suggest, from the headers (the
+/// same guess for the browser, the API and the CLI).
+fn guess_mapping_if_none(
+    entity: &Entity,
+    caller: &Caller,
+    sheet: &Sheet,
+    upload: &mut Upload,
+    i18n: &Translations,
+) -> Result<(), AppError> {
+    if upload.mapping.is_none() {
+        let module = caller.rights.require(entity.name, Action::Import)?;
+        let guessed = suggested_mapping(entity, &module, sheet, i18n);
+        upload.mapping = Some(json!(guessed).to_string());
+    }
+    Ok(())
 }
 
 fn dry_run_flag(query: &HashMap<String, String>) -> Result<bool, AppError> {
@@ -569,7 +582,7 @@ pub async fn import(
 ) -> Result<HttpResponse, AppError> {
     let entity = target.0;
     let dry_run = dry_run_flag(&query)?;
-    let (upload, sheet) = read_sheet(read_upload(payload).await?).await?;
+    let (mut upload, sheet) = read_sheet(read_upload(payload).await?).await?;
     let lang = request_lang(&req, state.default_lang);
     let texts = state.clone();
     let answer = write_as(&state, &req, &user, move |tx, caller| {
@@ -579,19 +592,28 @@ pub async fn import(
             progress: &|_, _| {},
         };
         let entity = super::custom::schema(tx, entity)?;
+        guess_mapping_if_none(entity, caller, &sheet, &mut upload, &texts.i18n)?;
         run(tx, entity, caller, &sheet, &upload, dry_run, &feedback)
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 
+/// A field's label in Chinese and in English.
+type Labels<'a> = dyn Fn(&str) -> [String; 2] + 'a;
+/// The other headers that name a field.
+type Aliases<'a> = dyn Fn(&str) -> Vec<String> + 'a;
+
 /// A field a column header names: its name or its label in either language, else the one
 /// field whose label contains the header or is contained in it ("级别" → "客户级别").
+///
+/// `aliases` are the other headers other systems' exports use for a field (公司名称 for a
+/// customer's name), matched whole only.
 fn suggest(
     entity: &Entity,
     module: &ModuleRights,
     header: &str,
-    label: &dyn Fn(&str) -> [String; 2],
+    (label, aliases): (&Labels<'_>, &Aliases<'_>),
 ) -> Option<&'static str> {
     let wanted = header.trim().to_lowercase();
     if wanted.chars().count() < 2 {
@@ -605,9 +627,14 @@ fn suggest(
         .filter(|name| importable(entity, module, name).is_some())
         .collect();
     let labels = |name: &str| label(name).map(|l| l.to_lowercase());
+    let alias = |name: &str| {
+        aliases(name)
+            .iter()
+            .any(|a| a.trim().to_lowercase() == wanted)
+    };
     if let Some(exact) = names
         .iter()
-        .find(|name| **name == wanted || labels(name).contains(&wanted))
+        .find(|name| **name == wanted || labels(name).contains(&wanted) || alias(name))
     {
         return Some(exact);
     }
@@ -641,13 +668,24 @@ fn suggested_mapping(
             }
         })
     };
+    // In the translation files as `import_alias.ENTITY.FIELD`, comma-separated, each language
+    // with its own; a field without any has none.
+    let aliases = |name: &str| {
+        let key = format!("import_alias.{}.{name}", entity.name);
+        [Lang::ZhCn, Lang::En]
+            .iter()
+            .map(|&lang| i18n.text(lang, &key, &Value::Null))
+            .filter(|text| *text != key)
+            .flat_map(|text| text.split(',').map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    };
     sheet
         .headers
         .iter()
         .map(|h| {
             (
                 h.clone(),
-                json!(suggest(entity, module, h, &label).unwrap_or("")),
+                json!(suggest(entity, module, h, (&label, &aliases)).unwrap_or("")),
             )
         })
         .collect()

@@ -265,6 +265,44 @@ fn an_exported_xlsx_imports_back() {
     );
 }
 
+/// Other systems' exports: 公司名称 is a customer's name, 手机号码 a contact's mobile; the API
+/// guesses the mapping from the headers when none is sent, as the CLI and the preview do.
+#[test]
+fn headers_of_other_systems_map_without_a_mapping() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let file =
+        "公司名称,联系电话,所属行业,官网\n苏州工业园科技,0512-6666 8888,制造业,szip.example.com\n";
+    let preview = admin.upload(
+        "/api/v1/customers/import/preview",
+        file_form("export.csv", file.as_bytes().to_vec()),
+    );
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    assert_eq!(
+        preview.body["mapping"],
+        json!({"公司名称": "name", "联系电话": "phone", "所属行业": "industry", "官网": "website"})
+    );
+    let done = import(
+        &admin,
+        "customers",
+        false,
+        file_form("export.csv", file.as_bytes().to_vec()),
+    );
+    assert_eq!(
+        done.status, 200,
+        "no mapping sent, one guessed: {}",
+        done.text
+    );
+    assert_eq!(done.body["created"], 1, "{}", done.text);
+    let customer = &admin.get("/api/v1/customers").body["items"][0];
+    assert_eq!(customer["name"], "苏州工业园科技");
+    assert_eq!(customer["website"], "https://szip.example.com");
+    assert_eq!(
+        customer["industry"], "manufacturing",
+        "the label read as its value"
+    );
+}
+
 #[test]
 fn bad_uploads_are_refused_with_the_reason() {
     let app = spawn_app();
