@@ -6,6 +6,8 @@ use crate::helpers::*;
 use crate::records::urlencode;
 use serde_json::{json, Value};
 
+static NEXT_INSTALMENT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+
 /// The ids of the records created so far for the matrix, by entity.
 type Ids = std::collections::HashMap<&'static str, i64>;
 
@@ -71,7 +73,9 @@ const CASES: &[Case] = &[
     Case {
         entity: "payment_plans",
         body: |ids, token| {
-            json!({"contract_id": ids["contracts"], "instalment": 1, "due_date": "2030-01-31",
+            // An instalment number is used once per contract.
+            let instalment = NEXT_INSTALMENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            json!({"contract_id": ids["contracts"], "instalment": instalment, "due_date": "2030-01-31",
                    "amount": 100, "notes": format!("Plan {token}")})
         },
         related: "payment_plans?filter[contract_id]={contract}",
