@@ -4,6 +4,7 @@
 
 use super::bigrams;
 use super::descriptor::{Entity, Field, Kind};
+use super::registry;
 use crate::access::{FieldAccess, ModuleRights};
 use crate::db::query::{like_pattern, Conditions};
 use crate::http::error::AppError;
@@ -212,6 +213,9 @@ fn filter(
         Some((name, op)) => (name, op),
         None => (inner, "eq"),
     };
+    if let Some((reference, through)) = name.split_once('.') {
+        return filter_through(entity, rights, (reference, through, op), raw, conditions);
+    }
     let field = queryable(entity, rights, name)
         .ok_or_else(|| AppError::invalid_query(format!("filter {name}")))?;
     let column = field.column("t");
@@ -276,6 +280,45 @@ fn filter(
         }
         _ => return Err(AppError::invalid_query(format!("filter {name} {op}"))),
     }
+    Ok(())
+}
+
+/// `filter[REFERENCE.FIELD]=ID`: records whose referenced record (a payment's contract) has
+/// FIELD, itself a reference, equal to ID (the contract's customer), so a customer's page lists
+/// the payments and invoices of its contracts. Only references are followed, one step, and the
+/// referenced record must be live; what the caller may see is bounded as for any list.
+fn filter_through(
+    entity: &Entity,
+    rights: &ModuleRights,
+    (reference, through, op): (&str, &str, &str),
+    raw: &str,
+    conditions: &mut Conditions,
+) -> Result<(), AppError> {
+    let unknown = || AppError::invalid_query(format!("filter {reference}.{through}"));
+    let target = match queryable(entity, rights, reference).map(|f| f.kind) {
+        Some(Kind::Reference(target)) => registry::find(target).ok_or_else(unknown)?,
+        _ => return Err(unknown()),
+    };
+    let field = target
+        .field(through)
+        .filter(|f| matches!(f.kind, Kind::Reference(_)))
+        .ok_or_else(unknown)?;
+    let id = raw
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::invalid_query(format!("filter {reference}.{through}: {raw}")))?;
+    if op != "eq" {
+        return Err(AppError::invalid_query(format!(
+            "filter {reference}.{through} {op}"
+        )));
+    }
+    conditions.add(
+        &format!(
+            "t.{reference} IN (SELECT r.id FROM {} r WHERE r.{} = ? AND r.deleted_at IS NULL)",
+            target.name, field.name
+        ),
+        Sql::Integer(id),
+    );
     Ok(())
 }
 

@@ -1044,6 +1044,36 @@ fn payments_stay_within_the_contract_unless_confirmed() {
         elsewhere.status, 201,
         "another contract's numbers are its own"
     );
+
+    // A customer's page lists the money of all its contracts: a filter through the contract.
+    let stranger = id(&created(
+        &admin.post("/api/v1/customers", json!({"name": "不相干客户"})),
+        "customer",
+    ));
+    let through = |entity: &str, customer: i64| {
+        let answer = admin.get(&format!(
+            "/api/v1/{entity}?filter[contract_id.customer_id]={customer}"
+        ));
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.body["total"].as_i64().unwrap()
+    };
+    assert_eq!(through("invoices", customer), count(&app, "invoices"));
+    assert_eq!(
+        through("payment_plans", customer),
+        3,
+        "two plans of one contract, one of the other"
+    );
+    assert_eq!(through("invoices", stranger), 0);
+    for bad in [
+        "filter[contract_id.name]=x",
+        "filter[contract_id.customer_id]=abc",
+        "filter[contract_id.customer_id][gt]=1",
+        "filter[notes.customer_id]=1",
+        "filter[contract_id.nothing]=1",
+    ] {
+        let refused = admin.get(&format!("/api/v1/invoices?{bad}"));
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
+    }
 }
 
 #[test]

@@ -494,10 +494,31 @@ pub fn a_sales_manager_runs_the_pipeline(run: &mut Run) {
     );
     submit_dialog(run);
     wait_dialog_closed(run);
+    // Past the contract amount: refused, then recorded when the rep says so.
+    add("payments");
+    b.fill("dialog[open]", "amount", "50000");
+    b.set_value(
+        &b.wait("dialog[open] input[name=received_at]"),
+        "2030-02-20",
+    );
+    submit_dialog(run);
+    b.click(&b.wait_text(
+        "dialog[open] .conflict-actions button",
+        &run.t("records.save_anyway"),
+    ));
+    wait_dialog_closed(run);
     b.goto(&b.current_url());
     b.wait_text(".record-header", CONTRACT);
-    run.check_page("contract with a payment");
+    run.check_page_allowing("contract with a payment", &["422"]);
     run.shoot("contract");
+
+    // The customer's page: the payments of its contracts, and its files.
+    b.click(&b.wait_text("a[href^='#/customers/']", LEAD_COMPANY));
+    b.wait_text(".record-header h1", LEAD_COMPANY);
+    b.wait_text("#related-payments", "50,000");
+    b.wait_text("#related-payment_plans", "60,000");
+    b.wait_text(".card-title", &run.t("attachments.title"));
+    run.check_page("customer with its contracts' money");
 
     b.goto(&run.url("/sales"));
     b.wait(".funnel");

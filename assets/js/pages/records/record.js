@@ -39,20 +39,27 @@ export function recordPage(entityName) {
 /**
  * Entities that hang off `entity` or point at it: [their meta, the query that lists a record's
  * ones, the values a new one gets]. Children (contacts of a customer), records linked by entity
- * and id (follow-ups, tasks) and records with a reference to it (a customer's opportunities).
+ * and id (follow-ups, tasks), records with a reference to it (a customer's opportunities) and
+ * children of those (the payments and invoices of a customer's contracts).
  */
 function children(meta, entity, id) {
   const found = [];
+  const pointing = (other) => other.fields.find((f) => f.type === 'reference' && f.reference === entity.name && !f.system);
   for (const child of meta.values()) {
     const { parent, link } = child;
+    const through = parent && parent.entity !== entity.name && meta.get(parent.entity);
+    const grandparentField = through && pointing(through);
+    const reference = child.name !== entity.name && pointing(child);
     if (parent?.entity === entity.name) {
       found.push([child, `filter[${parent.field}]=${id}`, { [parent.field]: id }]);
     } else if (link?.entities?.includes(entity.name)) {
       found.push([child, `filter[${link.entity_field}]=${entity.name}&filter[${link.field}]=${id}`,
         { [link.entity_field]: entity.name, [link.field]: id }]);
-    } else if (child.name !== entity.name) {
-      const reference = child.fields.find((f) => f.type === 'reference' && f.reference === entity.name && !f.system);
-      if (reference) found.push([child, `filter[${reference.name}]=${id}`, { [reference.name]: id }]);
+    } else if (reference) {
+      found.push([child, `filter[${reference.name}]=${id}`, { [reference.name]: id }]);
+    } else if (grandparentField) {
+      // Listed only: a new one is made from its own parent (the contract), not from here.
+      found.push([child, `filter[${parent.field}.${grandparentField.name}]=${id}`, null]);
     }
   }
   return found;
@@ -139,7 +146,7 @@ function relatedSection(child, filter, preset, refreshAll) {
       } else if (child.name === 'followups') {
         mount(body, timeline(child, answer.items));
       } else {
-        const columns = child.list_columns.filter((n) => !(n in preset)).slice(0, 5).map((name, index) => ({
+        const columns = child.list_columns.filter((n) => !(n in (preset ?? {}))).slice(0, 5).map((name, index) => ({
           label: labelOf(child, name),
           cell: (r) => (index === 0 ? h('a', { href: `#${recordPath(child.name, r.id)}` }, display(child, name, r)) : display(child, name, r)),
         }));
@@ -150,7 +157,7 @@ function relatedSection(child, filter, preset, refreshAll) {
     }
   };
   load();
-  const add = can(child, 'create')
+  const add = preset && can(child, 'create')
     ? h('button', { class: 'btn', type: 'button', on: { click: () => openRecordForm(child, null, { preset, onSaved: () => { load(); refreshAll?.(); } }) } }, icon('plus'), t('records.add', { entity: child.label_one }))
     : null;
   return { el: h('section', { class: 'card related', id: `related-${child.name}` }, h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, child.label), add), body), add };

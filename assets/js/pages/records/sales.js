@@ -25,7 +25,7 @@ export function recordSections(entity, record) {
   const sections = [];
   if (record.lines?.length) sections.push(card(t('lines.title'), linesTable(record.lines, record.currency)));
   if (entity.name === 'opportunities') sections.push(stageHistory(record));
-  if (['contracts', 'opportunities'].includes(entity.name)) sections.push(attachments(entity, record));
+  sections.push(attachments(entity, record));
   return sections;
 }
 
