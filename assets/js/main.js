@@ -31,6 +31,7 @@ import { fieldsPage } from './pages/settings/fields.js';
 import { searchPage } from './pages/search.js';
 import { listPage } from './pages/records/list.js';
 import { newRecordPage, recordPage } from './pages/records/record.js';
+import { importHistoryPage, recycleBinPage } from './pages/records/bin.js';
 import { boardPage } from './pages/sales/board.js';
 import { salesAnalyticsPage } from './pages/sales/funnel.js';
 import { targetsPage } from './pages/sales/goals.js';
@@ -68,6 +69,8 @@ const ENTITIES = ['customers', 'contacts', 'followups', 'leads', 'opportunities'
 for (const entity of ENTITIES) {
   route(`/${entity}`, listPage(entity));
   route(`/${entity}/new`, newRecordPage(entity));
+  route(`/${entity}/bin`, recycleBinPage(entity));
+  route(`/${entity}/imports`, importHistoryPage(entity));
   route(`/${entity}/:id`, recordPage(entity));
 }
 

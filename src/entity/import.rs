@@ -739,6 +739,7 @@ fn batch_json(r: &rusqlite::Row) -> rusqlite::Result<Value> {
         "updated": r.get::<_, i64>(6)?,
         "created_at": rfc3339(r.get(7)?),
         "undone_at": r.get::<_, Option<i64>>(8)?.map(rfc3339),
+        "user_name": r.get::<_, Option<String>>(9)?,
     }))
 }
 
@@ -754,8 +755,9 @@ async fn batches(
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
             let mut stmt = conn.prepare(
-                "SELECT id, entity, user_id, file_name, rows, created, updated, created_at, undone_at
-                   FROM import_batches WHERE (?1 OR user_id = ?2) AND (?3 = '' OR entity = ?3)
+                "SELECT id, entity, user_id, file_name, rows, created, updated, created_at, undone_at,
+                        (SELECT display_name FROM users u WHERE u.id = b.user_id)
+                   FROM import_batches b WHERE (?1 OR user_id = ?2) AND (?3 = '' OR entity = ?3)
                   ORDER BY id DESC LIMIT 50",
             )?;
             let items = stmt.query_map(params![rights.is_admin, user.id, entity], batch_json)?.collect::<rusqlite::Result<Vec<_>>>()?;

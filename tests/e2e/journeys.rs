@@ -781,7 +781,7 @@ pub fn an_admin_automates_a_reminder(run: &mut Run) {
         "the card says what the rule does"
     );
     let admin = ("admin", ADMIN_PASSWORD);
-    api_as(
+    let ruled = api_as(
         run,
         admin,
         "POST",
@@ -797,4 +797,36 @@ pub fn an_admin_automates_a_reminder(run: &mut Run) {
     run.check_page("a rule's run log");
     b.click(&b.wait("dialog[open] .dialog-head button"));
     wait_dialog_closed(run);
+
+    // The customer deleted, found in the module's recycle bin and restored from there.
+    api_as(
+        run,
+        admin,
+        "DELETE",
+        &format!("/customers/{}", ruled["id"]),
+        json!(null),
+    );
+    b.goto(&run.url("/customers"));
+    b.click(&b.wait_text(".header-actions a", &run.t("bin.open")));
+    b.wait_text("table tr", RULED_CUSTOMER);
+    run.check_page("the recycle bin");
+    run.shoot("recycle-bin");
+    b.click(&b.wait_text("table tr button", &run.t("bin.restore")));
+    b.wait_until("the customer to leave the bin", || {
+        let listed = b.execute(
+            "return [...document.querySelectorAll('table tr')].some((tr) => tr.textContent.includes(arguments[0]));",
+            json!([RULED_CUSTOMER]),
+        );
+        (listed == json!(false)).then_some(())
+    });
+    api_as(
+        run,
+        admin,
+        "GET",
+        &format!("/customers/{}", ruled["id"]),
+        json!(null),
+    );
+    b.goto(&run.url("/customers/imports"));
+    b.wait(".state-empty");
+    run.check_page("the import history, empty");
 }

@@ -11,6 +11,7 @@ import { confirmAction, createForm, errorState, errorText, field, loading, empty
 import { can, describe, display, labelOf, loadMeta, recordPath } from '../../meta.js';
 import { canAssign, openRecordForm } from './form.js';
 import { openImport } from './import.js';
+import { binLinks } from './bin.js';
 import { filterBar } from './filters.js';
 import { summaryPanel } from './summary.js';
 import { assignRoundRobin } from './sales.js';
@@ -236,6 +237,7 @@ function listView(entity, query, pool) {
     h('button', { class: 'btn', type: 'button', on: { click: () => columnChooser(entity, state.columns, (columns) => { state.columns = columns; refresh(); }) } }, icon('columns'), t('records.columns')),
     can(entity, 'export') && !pool ? [exportLink('csv'), exportLink('xlsx')] : null,
     can(entity, 'import') && !pool ? h('button', { class: 'btn', type: 'button', on: { click: () => openImport(entity, reload) } }, icon('upload'), t('import.open')) : null,
+    pool ? null : binLinks(entity),
     can(entity, 'create') && !entity.parent && !pool
       ? h('button', { class: 'btn btn-primary', type: 'button', on: { click: () => openRecordForm(entity, null, { onSaved: (r) => navigate(recordPath(entity.name, r.id)) }) } }, icon('plus'), t('records.new', { entity: entity.label_one }))
       : null,
