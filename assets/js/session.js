@@ -44,7 +44,9 @@ export function mayView(module) {
 }
 
 export function preferredLanguage() {
-  return session.user?.language || stored('language') || browserLanguage() || session.defaultLanguage;
+  // The server's order too (src/http/mod.rs): so a page and the messages it is answered with
+  // agree. The company's language comes before this browser's once someone is signed in.
+  return session.user?.language || session.user?.company?.default_language || stored('language') || browserLanguage() || session.defaultLanguage;
 }
 
 export function applyPreferences() {

@@ -66,11 +66,13 @@ struct Principal {
     username: String,
     frozen: bool,
     is_admin: bool,
+    /// The language they read: their own choice, else the company's.
     language: Option<String>,
 }
 
 /// Columns read into a `Principal`, after which each query adds its own.
-const PRINCIPAL_COLUMNS: &str = "u.id, u.username, u.frozen, u.language,
+const PRINCIPAL_COLUMNS: &str = "u.id, u.username, u.frozen,
+    coalesce(u.language, (SELECT value FROM settings WHERE key = 'company.default_language')),
     EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
             WHERE ur.user_id = u.id AND r.builtin = 'administrator')";
 
@@ -162,9 +164,9 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
     cookie
 }
 
-/// The tables a session's row is read from: a sign-out, a password change, a frozen account
-/// or a changed role is a commit to one of them.
-const SESSION_TABLES: [&str; 4] = ["sessions", "users", "user_roles", "roles"];
+/// The tables a session's row is read from: a sign-out, a password change, a frozen account,
+/// a changed role or the company's language is a commit to one of them.
+const SESSION_TABLES: [&str; 5] = ["sessions", "users", "user_roles", "roles", "settings"];
 
 /// The session whose token hashes to `hash`, as `lookup` reads it. A known session is kept in
 /// the memo until one of `SESSION_TABLES` changes: every request of a signed-in person starts

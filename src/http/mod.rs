@@ -19,7 +19,8 @@ pub struct UserLang(pub Lang);
 #[derive(Clone)]
 pub struct RequestId(pub String);
 
-/// The caller's language: their own setting, else the browser's, else the system default.
+/// The caller's language: their own setting, else their company's (both set by sign-in, see
+/// `auth::session`), else the browser's, else the system default.
 pub fn request_lang(req: &HttpRequest, default: Lang) -> Lang {
     if let Some(UserLang(lang)) = req.extensions().get::<UserLang>() {
         return *lang;

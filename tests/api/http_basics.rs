@@ -1,4 +1,5 @@
 use crate::helpers::*;
+use serde_json::json;
 use std::collections::BTreeSet;
 
 #[test]
@@ -133,6 +134,35 @@ fn assets_are_revalidated_by_content_hash_and_compressed() {
         Some("text/html; charset=utf-8")
     );
     assert_eq!(browser.get("/i18n/zh-CN.json").status, 200);
+}
+
+/// A person without a language of their own reads the company's, whatever their client sends
+/// or does not send (an API client, a script); their own choice comes first.
+#[test]
+fn a_person_without_a_language_reads_the_companys() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    create_user(&admin, "rep", None, false);
+    let mut rep = app.signed_in("rep");
+    let refused = |rep: &Browser| {
+        let answer = rep.post("/api/v1/customers", json!({}));
+        assert_eq!(answer.status, 403, "{}", answer.text);
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let chinese = refused(&rep);
+    assert!(
+        !chinese.is_ascii(),
+        "the company's Chinese, not the built-in English: {chinese}"
+    );
+    rep.language = Some("en");
+    assert_eq!(refused(&rep), chinese, "the company's before the browser's");
+    let chosen = rep.patch("/api/v1/auth/me", json!({"language": "en"}));
+    assert_eq!(chosen.status, 200, "{}", chosen.text);
+    rep.language = None;
+    assert!(refused(&rep).is_ascii(), "their own choice first");
 }
 
 #[test]

@@ -169,6 +169,8 @@ fn claims_respect_the_cap_and_the_cooldown() {
         json!({"max_customers_per_user": 1}),
     );
     assert_eq!(one.status, 200, "{}", one.text);
+    let english = rep1.patch("/api/v1/auth/me", json!({"language": "en"}));
+    assert_eq!(english.status, 200, "{}", english.text);
     let in_english = rep1.request(
         reqwest::Method::POST,
         &format!("/api/v1/pool/customers/{second}/claim"),
