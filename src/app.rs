@@ -207,6 +207,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(org::audit_log::configure)
                 .configure(org::system::configure)
                 .configure(org::mail::configure)
+                .configure(org::company::configure)
                 .configure(access::roles::configure)
                 .configure(entity::meta::configure)
                 .configure(entity::search::configure)

@@ -8,9 +8,27 @@ export function setTimeZone(zone) {
   timeZone = zone || undefined;
 }
 
+let datePattern = null;
+
+/** The company's way of writing dates: a pattern such as `YYYY/MM/DD`, or `auto` (or none)
+ * for each reader's language. */
+export function setDateFormat(pattern) {
+  datePattern = pattern && pattern !== 'auto' ? pattern : null;
+}
+
+/** `date` in the company's pattern, with the time when `options` asks for it. */
+function patterned(date, options) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone })
+    .formatToParts(date).map((p) => [p.type, p.value]));
+  const day = datePattern.replace('YYYY', parts.year).replace('MM', parts.month).replace('DD', parts.day);
+  if (!options.timeStyle) return day;
+  return `${day} ${new Intl.DateTimeFormat(language(), { timeStyle: options.timeStyle, timeZone }).format(date)}`;
+}
+
 export function formatDate(value, options = { dateStyle: 'long' }) {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return '';
+  if (datePattern && options.dateStyle) return patterned(date, options);
   return new Intl.DateTimeFormat(language(), { ...options, timeZone }).format(date);
 }
 

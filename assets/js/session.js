@@ -1,7 +1,7 @@
 // Who is signed in, and their preferences applied to the page.
 import { api, setCsrfToken } from './api.js';
 import { browserLanguage, setLanguage } from './i18n.js';
-import { setTimeZone } from './format.js';
+import { setDateFormat, setTimeZone } from './format.js';
 
 export const session = {
   user: null,
@@ -55,6 +55,7 @@ export function applyPreferences() {
   root.dataset.theme = user?.theme || stored('theme') || 'light';
   root.dataset.fontSize = user?.font_size || stored('font_size') || 'medium';
   setTimeZone(user?.timezone || user?.company?.timezone);
+  setDateFormat(user?.company?.date_format);
   if (user) {
     store('theme', user.theme);
     store('font_size', user.font_size);

@@ -30,11 +30,7 @@ impl SetupInput {
     pub fn parse(body: &Value, default_language: Lang) -> Result<SetupInput, AppError> {
         let mut errors = FieldErrors::new();
         let company = text(body, "company").unwrap_or_default().trim().to_string();
-        if company.is_empty() {
-            errors.add("company", "required", json!({}));
-        } else if company.chars().count() > COMPANY_MAX {
-            errors.add("company", "too_long", json!({ "max": COMPANY_MAX }));
-        }
+        check_company_name("company", &company, &mut errors);
         let username = text(body, "username")
             .unwrap_or_default()
             .trim()
@@ -58,13 +54,9 @@ impl SetupInput {
         let timezone = text(body, "timezone")
             .unwrap_or("Asia/Shanghai")
             .to_string();
-        if timezone.parse::<chrono_tz::Tz>().is_err() {
-            errors.add("timezone", "invalid_timezone", json!({}));
-        }
+        check_timezone(&timezone, &mut errors);
         let currency = text(body, "currency").unwrap_or("CNY").to_string();
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            errors.add("currency", "invalid_currency", json!({}));
-        }
+        check_currency(&currency, &mut errors);
         errors.into_result()?;
         Ok(SetupInput {
             company,
@@ -75,6 +67,29 @@ impl SetupInput {
             timezone,
             currency,
         })
+    }
+}
+
+/// The company's name: required, at most `COMPANY_MAX` characters (setup and company settings).
+pub fn check_company_name(key: &str, name: &str, errors: &mut FieldErrors) {
+    if name.is_empty() {
+        errors.add(key, "required", json!({}));
+    } else if name.chars().count() > COMPANY_MAX {
+        errors.add(key, "too_long", json!({ "max": COMPANY_MAX }));
+    }
+}
+
+/// An IANA time zone name ("Asia/Shanghai").
+pub fn check_timezone(zone: &str, errors: &mut FieldErrors) {
+    if zone.parse::<chrono_tz::Tz>().is_err() {
+        errors.add("timezone", "invalid_timezone", json!({}));
+    }
+}
+
+/// A currency code: three capital letters ("CNY").
+pub fn check_currency(currency: &str, errors: &mut FieldErrors) {
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        errors.add("currency", "invalid_currency", json!({}));
     }
 }
 

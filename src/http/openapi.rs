@@ -434,6 +434,18 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/v1/settings/company",
+        "settings",
+        "Company settings: name, default_language, currency, timezone, date_format",
+    ),
+    (
+        "put",
+        "/api/v1/settings/company",
+        "settings",
+        "Change any of name, default_language (zh-CN|en), currency, timezone (IANA), date_format (auto|YYYY-MM-DD|YYYY/MM/DD|DD/MM/YYYY|MM/DD/YYYY); in the operation log",
+    ),
+    (
+        "get",
         "/api/v1/settings/mail",
         "settings",
         "SMTP settings (password_set, never the password) and the outgoing queue (waiting, failed, sent, last_error)",

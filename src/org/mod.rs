@@ -1,6 +1,7 @@
 //! The organisation: departments, user administration, the operation log, outgoing mail.
 
 pub mod audit_log;
+pub mod company;
 pub mod departments;
 pub mod mail;
 pub mod secrets;

@@ -568,3 +568,74 @@ fn administrators_back_up_and_download_from_the_browser() {
         403
     );
 }
+
+/// The company settings setup asked once: read and changed by an administrator, every bad value
+/// refused at once with nothing changed, the change in the operation log and in everyone's view
+/// of the company; the default language reaches people who chose none.
+#[test]
+fn administrators_keep_the_company_settings_up_to_date() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let settings = admin.get("/api/v1/settings/company");
+    assert_eq!(settings.status, 200, "{}", settings.text);
+    assert_eq!(
+        settings.body,
+        json!({"name": "示例科技有限公司", "default_language": "zh-CN", "currency": "CNY",
+               "timezone": "Asia/Shanghai", "date_format": "auto"})
+    );
+    let bad = admin.put(
+        "/api/v1/settings/company",
+        json!({"name": "", "default_language": "fr", "currency": "yuan",
+               "timezone": "Mars/Olympus", "date_format": "DD.MM.YY", "colour": "red"}),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    let codes = &bad.body["error"]["field_codes"];
+    for (field, code) in [
+        ("name", "required"),
+        ("default_language", "one_of"),
+        ("currency", "invalid_currency"),
+        ("timezone", "invalid_timezone"),
+        ("date_format", "one_of"),
+        ("colour", "not_editable"),
+    ] {
+        assert_eq!(codes[field], code, "{field}: {}", bad.text);
+    }
+    assert_eq!(admin.get("/api/v1/settings/company").body, settings.body);
+
+    create_user(&admin, "rep", None, false);
+    let rep = app.signed_in("rep");
+    assert_eq!(rep.get("/api/v1/settings/company").status, 403);
+    let changed = admin.put(
+        "/api/v1/settings/company",
+        json!({"name": "星河科技", "default_language": "en", "date_format": "YYYY/MM/DD",
+               "timezone": "Asia/Hong_Kong"}),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["name"], "星河科技");
+    assert_eq!(
+        changed.body["currency"], "CNY",
+        "what the body leaves out stays"
+    );
+    let seen = rep.get("/api/v1/auth/me").body;
+    assert_eq!(seen["company"]["name"], "星河科技");
+    assert_eq!(seen["company"]["date_format"], "YYYY/MM/DD");
+    let refused = rep.post("/api/v1/customers", json!({}));
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .is_ascii(),
+        "the new default language reaches who chose none: {}",
+        refused.text
+    );
+    let log = admin.get("/api/v1/audit-log?filter[action]=company_settings_changed");
+    assert_eq!(log.body["total"], 1, "{}", log.text);
+    assert_eq!(
+        log.body["items"][0]["detail"]["before"]["name"],
+        "示例科技有限公司"
+    );
+    assert_eq!(
+        log.body["items"][0]["detail"]["after"]["timezone"],
+        "Asia/Hong_Kong"
+    );
+}

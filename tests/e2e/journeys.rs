@@ -829,4 +829,32 @@ pub fn an_admin_automates_a_reminder(run: &mut Run) {
     b.goto(&run.url("/customers/imports"));
     b.wait(".state-empty");
     run.check_page("the import history, empty");
+
+    // The company writes dates its own way: the operation log shows them so at once.
+    b.goto(&run.url("/settings/company"));
+    b.wait("form [name=date_format]");
+    run.check_page("the company settings");
+    b.choose("form", "date_format", "YYYY/MM/DD");
+    // Submitted from the form itself: the restore's toast may still cover the button.
+    b.execute(
+        "document.querySelector('form:has([name=date_format])').requestSubmit();",
+        json!([]),
+    );
+    b.wait_text(".toast", &run.t("common.saved"));
+    b.goto(&run.url("/settings/audit"));
+    b.wait_until("a date written YYYY/MM/DD", || {
+        let found = b.execute(
+            "return /\\d{4}\\/\\d{2}\\/\\d{2}/.test(document.body.textContent);",
+            json!([]),
+        );
+        (found == json!(true)).then_some(())
+    });
+    run.check_page("the operation log with the company's dates");
+    api_as(
+        run,
+        admin,
+        "PUT",
+        "/settings/company",
+        json!({ "date_format": "auto" }),
+    );
 }

@@ -52,6 +52,7 @@ const MENU = [
     { path: '/settings/pool', label: 'nav.pool_settings', icon: 'pool', admin: true },
     { path: '/settings/approvals', label: 'nav.approval_flows', icon: 'stamp', admin: true },
     { path: '/settings/audit', label: 'nav.audit', icon: 'log', admin: true },
+    { path: '/settings/company', label: 'nav.company', icon: 'building', admin: true },
     { path: '/settings/mail', label: 'nav.mail', icon: 'chat', admin: true },
     { path: '/settings/webhooks', label: 'nav.webhooks', icon: 'upload', admin: true },
     { path: '/settings/automation', label: 'nav.automation', icon: 'task', admin: true },
