@@ -156,20 +156,56 @@ fn within_contract(
             return Err(AppError::field("plan_id", "not_in_contract", json!({})));
         }
     }
-    if body.get("confirm_overpayment") == Some(&Value::Bool(true)) {
+    within_cap(conn, payment, body, &PAYMENTS_CAP)
+}
+
+/// A total a contract's money records keep within its amount unless the request confirms it.
+struct Cap {
+    /// The contract's total so far (this record's write included), over `c`.
+    total: &'static str,
+    confirm: &'static str,
+    code: &'static str,
+    /// The name the refusal gives what was left before this record.
+    left: &'static str,
+}
+
+const PAYMENTS_CAP: Cap = Cap {
+    total: "SELECT coalesce(sum(p.amount), 0) FROM payments p
+            WHERE p.contract_id = c.id AND p.deleted_at IS NULL",
+    confirm: "confirm_overpayment",
+    code: "exceeds_contract",
+    left: "outstanding",
+};
+
+const INVOICES_CAP: Cap = Cap {
+    total: "SELECT coalesce(sum(i.amount), 0) FROM invoices i
+            WHERE i.contract_id = c.id AND i.deleted_at IS NULL AND coalesce(i.status, '') <> 'void'",
+    confirm: "confirm_overinvoicing",
+    code: "exceeds_invoiceable",
+    left: "remaining",
+};
+
+fn within_cap(
+    conn: &Connection,
+    record: &Value,
+    body: &Map<String, Value>,
+    cap: &Cap,
+) -> Result<(), AppError> {
+    if body.get(cap.confirm) == Some(&Value::Bool(true)) {
         return Ok(());
     }
-    let (amount, received): (i64, i64) = conn.one(
-        "SELECT c.amount, (SELECT coalesce(sum(p.amount), 0) FROM payments p
-             WHERE p.contract_id = c.id AND p.deleted_at IS NULL)
-         FROM contracts c WHERE c.id = ?1",
-        [contract],
+    let (amount, total): (i64, i64) = conn.one(
+        &format!(
+            "SELECT c.amount, ({}) FROM contracts c WHERE c.id = ?1",
+            cap.total
+        ),
+        [record["contract_id"].as_i64().unwrap_or_default()],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    if received > amount {
-        let before = received - payment["amount"].as_i64().unwrap_or_default();
-        let params = json!({ "outstanding": (amount - before).max(0) });
-        return Err(AppError::field("amount", "exceeds_contract", params));
+    if total > amount {
+        let before = total - record["amount"].as_i64().unwrap_or_default();
+        let params = json!({ cap.left: (amount - before).max(0) });
+        return Err(AppError::field("amount", cap.code, params));
     }
     Ok(())
 }
@@ -207,23 +243,7 @@ fn within_invoiceable(
     body: &Map<String, Value>,
 ) -> Result<(), AppError> {
     positive_amount(conn, rights, invoice, body)?;
-    if body.get("confirm_overinvoicing") == Some(&Value::Bool(true)) {
-        return Ok(());
-    }
-    let (amount, invoiced): (i64, i64) = conn.one(
-        "SELECT c.amount, (SELECT coalesce(sum(i.amount), 0) FROM invoices i
-             WHERE i.contract_id = c.id AND i.deleted_at IS NULL
-               AND coalesce(i.status, '') <> 'void')
-         FROM contracts c WHERE c.id = ?1",
-        [invoice["contract_id"].as_i64().unwrap_or_default()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if invoiced > amount {
-        let before = invoiced - invoice["amount"].as_i64().unwrap_or_default();
-        let params = json!({ "remaining": (amount - before).max(0) });
-        return Err(AppError::field("amount", "exceeds_invoiceable", params));
-    }
-    Ok(())
+    within_cap(conn, invoice, body, &INVOICES_CAP)
 }
 
 /// Keeps the contract's received total and its instalments' paid amounts equal to its live
