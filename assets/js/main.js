@@ -67,7 +67,7 @@ route('/announcements', announcementsPage);
 route('/announcements/:id', announcementPage);
 // Every entity of the engine: its list, a new-record address and its record page.
 const ENTITIES = ['customers', 'contacts', 'followups', 'leads', 'opportunities', 'products', 'contracts',
-  'payment_plans', 'payments', 'invoices', 'tasks'];
+  'payment_plans', 'payments', 'invoices', 'tasks', 'expenses', 'leaves', 'purchases'];
 for (const entity of ENTITIES) {
   route(`/${entity}`, listPage(entity));
   route(`/${entity}/new`, newRecordPage(entity));

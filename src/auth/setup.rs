@@ -5,10 +5,9 @@ use super::{passwords, users};
 use crate::entity::registry;
 use crate::http::error::{AppError, FieldErrors};
 use crate::i18n::Lang;
+use crate::org::company::{check_company_name, check_currency, check_timezone};
 use rusqlite::Connection;
 use serde_json::{json, Value};
-
-const COMPANY_MAX: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct SetupInput {
@@ -67,29 +66,6 @@ impl SetupInput {
             timezone,
             currency,
         })
-    }
-}
-
-/// The company's name: required, at most `COMPANY_MAX` characters (setup and company settings).
-pub fn check_company_name(key: &str, name: &str, errors: &mut FieldErrors) {
-    if name.is_empty() {
-        errors.add(key, "required", json!({}));
-    } else if name.chars().count() > COMPANY_MAX {
-        errors.add(key, "too_long", json!({ "max": COMPANY_MAX }));
-    }
-}
-
-/// An IANA time zone name ("Asia/Shanghai").
-pub fn check_timezone(zone: &str, errors: &mut FieldErrors) {
-    if zone.parse::<chrono_tz::Tz>().is_err() {
-        errors.add("timezone", "invalid_timezone", json!({}));
-    }
-}
-
-/// A currency code: three capital letters ("CNY").
-pub fn check_currency(currency: &str, errors: &mut FieldErrors) {
-    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-        errors.add("currency", "invalid_currency", json!({}));
     }
 }
 

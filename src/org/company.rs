@@ -3,7 +3,6 @@
 //! Every change is in the operation log with what it was before.
 
 use crate::auth::session::Admin;
-use crate::auth::setup::{check_company_name, check_currency, check_timezone};
 use crate::auth::users::company_settings;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
@@ -13,6 +12,31 @@ use crate::org::actor;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
+
+const COMPANY_MAX: usize = 100;
+
+/// The company's name: required, at most `COMPANY_MAX` characters (setup and company settings).
+pub fn check_company_name(key: &str, name: &str, errors: &mut FieldErrors) {
+    if name.is_empty() {
+        errors.add(key, "required", json!({}));
+    } else if name.chars().count() > COMPANY_MAX {
+        errors.add(key, "too_long", json!({ "max": COMPANY_MAX }));
+    }
+}
+
+/// An IANA time zone name ("Asia/Shanghai").
+pub fn check_timezone(zone: &str, errors: &mut FieldErrors) {
+    if zone.parse::<chrono_tz::Tz>().is_err() {
+        errors.add("timezone", "invalid_timezone", json!({}));
+    }
+}
+
+/// A currency code: three capital letters ("CNY").
+pub fn check_currency(currency: &str, errors: &mut FieldErrors) {
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        errors.add("currency", "invalid_currency", json!({}));
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings/company", web::get().to(get_settings))

@@ -830,6 +830,14 @@ pub fn an_admin_automates_a_reminder(run: &mut Run) {
     b.wait(".state-empty");
     run.check_page("the import history, empty");
 
+    // The office forms' menu entries lead to their lists.
+    for form in ["expenses", "leaves", "purchases"] {
+        b.wait(&format!("a[href='#/{form}']"));
+        b.goto(&run.url(&format!("/{form}")));
+        b.wait_text(".page-header h1", &run.t(&format!("entity.{form}")));
+    }
+    run.check_page("the purchase requests");
+
     // The company writes dates its own way: the operation log shows them so at once.
     b.goto(&run.url("/settings/company"));
     b.wait("form [name=date_format]");
