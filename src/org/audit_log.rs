@@ -56,11 +56,11 @@ async fn list(
         conditions.add("action = ?", action.to_string());
     }
     if let Some(actions) = list.text("actions") {
-        let actions: Vec<String> = actions.split(',').map(|a| a.trim().to_string()).collect();
-        conditions.add(
-            "action IN (SELECT value FROM json_each(?))",
-            serde_json::to_string(&actions).map_err(AppError::internal)?,
-        );
+        let actions = actions
+            .split(',')
+            .map(|a| a.trim().to_string().into())
+            .collect();
+        conditions.add_in("action", actions);
     }
     if let Some(entity) = list.text("entity") {
         conditions.add("entity = ?", entity.to_string());
