@@ -21,6 +21,19 @@ pub fn as_of<T>(ms: i64, f: impl FnOnce() -> T) -> T {
     result
 }
 
+/// Today's date (`YYYY-MM-DD`) in the named time zone; an unknown or missing zone is the
+/// company default, Asia/Shanghai.
+pub fn today_in(zone: Option<&str>) -> String {
+    let zone = zone
+        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::Asia::Shanghai);
+    DateTime::<Utc>::from_timestamp_millis(now_ms())
+        .unwrap_or_default()
+        .with_timezone(&zone)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 pub fn rfc3339(ms: i64) -> String {
     let mut text = Rfc3339::default();
     text.write(ms).into_owned()

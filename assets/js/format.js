@@ -36,6 +36,38 @@ export function formatDateTime(value) {
   return formatDate(value, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** The wall-clock fields of `date` in the display zone. */
+function wallClock(date) {
+  return Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone,
+  }).formatToParts(date).map((p) => [p.type, p.value]));
+}
+
+/** How far the display zone's clock is ahead of UTC at the instant `ms`. */
+function zoneOffset(ms) {
+  const p = wallClock(new Date(ms));
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/** An instant as a `datetime-local` value, in the person's zone (not the browser's: a Shanghai
+ * user on a UTC laptop types and reads Shanghai time). */
+export function toZonedInput(value) {
+  const date = new Date(value || NaN);
+  if (Number.isNaN(date.getTime())) return '';
+  const p = wallClock(date);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+/** A `datetime-local` value, read as wall-clock time in the person's zone, as an instant. */
+export function fromZonedInput(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(text || '');
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  // The offset at the guess can differ from the one at the instant across a clock change.
+  const guess = wall - zoneOffset(wall);
+  return new Date(wall - zoneOffset(guess)).toISOString();
+}
+
 /** The hour of day in the display zone (for greetings). */
 export function hourNow() {
   const parts = new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone }).formatToParts(new Date());

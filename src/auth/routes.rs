@@ -93,14 +93,18 @@ async fn setup_status(state: web::Data<AppState>) -> Result<HttpResponse, AppErr
 async fn run_setup(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let input = SetupInput::parse(&body, state.default_lang)?;
-    // Answer a second setup at once instead of spending a password hash on it; `perform`
-    // checks again inside the transaction, which is what makes it once-only.
+    // A set-up server answers 409 whatever the body holds, so the state comes before the
+    // body's checks; it also spares a password hash. `perform` checks again inside the
+    // transaction, which is what makes setup once-only.
     if !state.db.read(|conn| Ok(setup::is_needed(conn)?)).await? {
         return Err(AppError::conflict("already_set_up"));
     }
+    let body: Value = serde_json::from_slice(&body).map_err(|err| {
+        AppError::bad_request("invalid_json").with_params(json!({ "detail": err.to_string() }))
+    })?;
+    let input = SetupInput::parse(&body, state.default_lang)?;
     let hash = hash_password(input.password.clone()).await?;
     let ip = ip_text(&req);
     let agent = user_agent(&req);

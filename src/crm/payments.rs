@@ -32,7 +32,11 @@ pub const PAYMENT_PLANS: Entity = Entity {
         Field::computed(
             "overdue",
             Kind::Bool,
-            "{t}.due_date < date('now') AND {t}.paid < {t}.amount",
+            concat!(
+                "{t}.due_date < ",
+                crate::company_today!(),
+                " AND {t}.paid < {t}.amount"
+            ),
         ),
         Field::new("notes", Kind::LongText).searchable(),
     ],
@@ -280,11 +284,12 @@ pub fn due(conn: &Connection, rights: &Rights, horizon: &str) -> Result<Vec<Valu
     }
     let sql = format!(
         "SELECT p.id, p.contract_id, t.name, p.instalment, p.due_date, p.amount - p.paid,
-                p.due_date < date('now')
+                p.due_date < {}
          FROM payment_plans p JOIN contracts t ON t.id = p.contract_id
          WHERE t.owner_id = ?1 AND p.deleted_at IS NULL AND t.deleted_at IS NULL
            AND p.paid < p.amount AND p.due_date <= ?2 AND {}
          ORDER BY p.due_date LIMIT 100",
+        crate::company_today!(),
         visible(rights, &CONTRACTS, "t")
     );
     let mut stmt = conn.prepare_cached(&sql)?;

@@ -159,6 +159,11 @@ impl Conditions {
     /// read, changes: the first page of a list counts up to a thousand index entries, for
     /// each person who opens it.
     pub fn count_in(&mut self, memo: Arc<Memo>, tables: Vec<String>) {
+        // A condition on today's date (`kehu_today`, in the company's zone) changes with the
+        // clock and the company settings, not with the tables: its count is never kept.
+        if self.parts.iter().any(|part| part.contains("kehu_today(")) {
+            return;
+        }
         self.counts = Some((memo, tables));
     }
 

@@ -30,8 +30,33 @@ static INSTALLED: OnceLock<Registry> = OnceLock::new();
 /// opens. Several servers in one process (the tests) install the same registry; the first
 /// stays.
 pub fn install(registry: Registry) {
-    crate::db::set_sql_functions(bigrams::register);
+    crate::db::set_sql_functions(sql_functions);
     INSTALLED.get_or_init(|| registry);
+}
+
+/// `kehu_bigrams` for the search index, and `kehu_today(zone)`: today's date in a time zone
+/// (the company's, read in the same statement by `company_today!`), so that "overdue" turns
+/// at the company's midnight, not at UTC's.
+fn sql_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    bigrams::register(conn)?;
+    conn.create_scalar_function(
+        "kehu_today",
+        1,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+        |ctx| {
+            Ok(crate::time::today_in(
+                ctx.get::<Option<String>>(0)?.as_deref(),
+            ))
+        },
+    )
+}
+
+/// The SQL of today's date in the company's time zone.
+#[macro_export]
+macro_rules! company_today {
+    () => {
+        "kehu_today((SELECT value FROM settings WHERE key = 'company.timezone'))"
+    };
 }
 
 fn installed() -> &'static Registry {

@@ -841,6 +841,48 @@ fn contracts_number_themselves_and_need_approval() {
     assert_eq!(field_code(&created_active, "status"), "set_by_approval");
 }
 
+/// "Overdue" turns at the company's midnight: an instalment due yesterday on Kiritimati
+/// (UTC+14) is overdue for a company there and not yet for one on Pago Pago (UTC-11), whose
+/// today is always a day or two behind, whatever UTC's date is.
+#[test]
+fn instalments_fall_overdue_in_the_companys_time_zone() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let customer = id(&created(
+        &admin.post("/api/v1/customers", json!({"name": "时区客户"})),
+        "customer",
+    ));
+    let contract = id(&created(
+        &admin.post(
+            "/api/v1/contracts",
+            json!({"name": "时区合同", "customer_id": customer, "amount": 100_000}),
+        ),
+        "contract",
+    ));
+    let kiritimati_yesterday = (chrono::Utc::now().with_timezone(&chrono_tz::Pacific::Kiritimati)
+        - chrono::Duration::days(1))
+    .format("%Y-%m-%d")
+    .to_string();
+    let plan = id(&created(
+        &admin.post(
+            "/api/v1/payment_plans",
+            json!({"contract_id": contract, "instalment": 1, "due_date": kiritimati_yesterday, "amount": 50_000}),
+        ),
+        "plan",
+    ));
+    let overdue_in = |zone: &str| {
+        let mut settings = admin.get("/api/v1/settings/company").body;
+        settings["timezone"] = json!(zone);
+        let saved = admin.put("/api/v1/settings/company", settings);
+        assert_eq!(saved.status, 200, "{}", saved.text);
+        let record = admin.get(&format!("/api/v1/payment_plans/{plan}")).body;
+        let listed = admin.get("/api/v1/payment_plans?filter[overdue]=true").body["total"].clone();
+        (record["overdue"].clone(), listed)
+    };
+    assert_eq!(overdue_in("Pacific/Kiritimati"), (json!(true), json!(1)));
+    assert_eq!(overdue_in("Pacific/Pago_Pago"), (json!(false), json!(0)));
+}
+
 #[test]
 fn payments_stay_within_the_contract_unless_confirmed() {
     let app = spawn_app();

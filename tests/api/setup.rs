@@ -28,6 +28,12 @@ fn setup_is_needed_until_done_and_then_refused() {
         .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
         .unwrap();
     assert_eq!(users, 1, "the refused setup created nothing");
+
+    for body in [json!({"company": " ", "password": "short"}), json!([1, 2])] {
+        let invalid = browser.post("/api/v1/setup", body);
+        assert_eq!(invalid.status, 409, "a set-up server refuses any body");
+        assert_eq!(invalid.error_code(), "already_set_up");
+    }
 }
 
 #[test]

@@ -3,23 +3,11 @@
 // told someone else saved first and can load the current version; nothing is overwritten.
 import { api } from '../../api.js';
 import { h } from '../../dom.js';
+import { fromZonedInput, toZonedInput } from '../../format.js';
 import { t } from '../../i18n.js';
 import { mayView, session } from '../../session.js';
 import { createForm, errorText, openDialog, toast } from '../../ui.js';
 import { linesEditor } from './lines.js';
-
-const pad = (n) => String(n).padStart(2, '0');
-
-/** An RFC 3339 instant as a `datetime-local` value in the browser's zone. */
-function toLocalInput(value) {
-  if (!value) return '';
-  const d = new Date(value);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
-function fromLocalInput(value) {
-  return value ? new Date(value).toISOString() : null;
-}
 
 /** Options for reference and user fields, loaded before the form is drawn. */
 async function lookups(entity) {
@@ -62,7 +50,7 @@ function controlFor(field, record, options) {
     case 'tags':
       return { ...spec, value: (value || []).join(', '), hint: t('records.tags_hint') };
     case 'datetime':
-      return { ...spec, type: 'datetime-local', value: toLocalInput(value) };
+      return { ...spec, type: 'datetime-local', value: toZonedInput(value) };
     case 'date':
       return { ...spec, type: 'date', value: value ?? '' };
     case 'integer':
@@ -96,7 +84,7 @@ function parseValue(field, raw) {
   if (field.type === 'tags') return raw.split(/[,，]/).map((s) => s.trim()).filter(Boolean);
   if (raw === '' || raw === null || raw === undefined) return null;
   switch (field.type) {
-    case 'datetime': return fromLocalInput(raw);
+    case 'datetime': return fromZonedInput(raw);
     case 'integer': return Number(raw);
     case 'money': return Math.round(Number(raw) * 100);
     case 'reference':
