@@ -21,15 +21,18 @@ pub fn as_of<T>(ms: i64, f: impl FnOnce() -> T) -> T {
     result
 }
 
-/// Today's date (`YYYY-MM-DD`) in the named time zone; an unknown or missing zone is the
-/// company default, Asia/Shanghai.
+/// The time zone named `name`; an unknown or missing one is the company default,
+/// Asia/Shanghai.
+pub fn zone_or_default(name: Option<&str>) -> chrono_tz::Tz {
+    name.and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// Today's date (`YYYY-MM-DD`) in the named time zone (see `zone_or_default`).
 pub fn today_in(zone: Option<&str>) -> String {
-    let zone = zone
-        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
-        .unwrap_or(chrono_tz::Asia::Shanghai);
     DateTime::<Utc>::from_timestamp_millis(now_ms())
         .unwrap_or_default()
-        .with_timezone(&zone)
+        .with_timezone(&zone_or_default(zone))
         .format("%Y-%m-%d")
         .to_string()
 }

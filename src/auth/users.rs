@@ -122,10 +122,9 @@ pub fn company_settings(conn: &Connection) -> rusqlite::Result<Value> {
 
 /// The company's time zone, in which dates in queries are read.
 pub fn company_zone(conn: &Connection) -> rusqlite::Result<chrono_tz::Tz> {
-    Ok(company_settings(conn)?["timezone"]
-        .as_str()
-        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
-        .unwrap_or(chrono_tz::Asia::Shanghai))
+    Ok(crate::time::zone_or_default(
+        company_settings(conn)?["timezone"].as_str(),
+    ))
 }
 
 /// The signed-in user's own view: profile, preferences, roles, their rights on each of
