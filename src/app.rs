@@ -101,6 +101,12 @@ impl Application {
     /// Serves until stopped (SIGINT/SIGTERM or a handle), running housekeeping alongside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let signals = actix_web::rt::spawn(stop_on_signal(self.handle()));
+        let recovering = self.state.clone();
+        std::thread::spawn(move || {
+            if let Err(error) = entity::import::recover(&recovering.db) {
+                tracing::error!(%error, "could not undo an import a stop interrupted");
+            }
+        });
         let housekeeping = actix_web::rt::spawn(expire_sessions_hourly(self.state.clone()));
         let pool_rules = actix_web::rt::spawn(crm::pool::apply_rules_hourly(self.state.clone()));
         let mail = actix_web::rt::spawn(entity::mailing::deliver_mail(self.state.clone()));

@@ -13,7 +13,7 @@ use kehu::entity::import::{self, Upload};
 use kehu::entity::registry;
 use kehu::entity::{custom, store};
 use kehu::i18n::{Lang, Texts, Translations};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Value};
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -151,11 +151,7 @@ pub fn run_import(conn: &mut Connection, args: ImportArgs) -> Result<(), Failure
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let i18n = translations()?;
-    let texts = Texts {
-        i18n: &i18n,
-        lang: Lang::En,
-    };
+    let i18n = std::sync::Arc::new(translations()?);
     let upload = Upload {
         file_name,
         file,
@@ -164,19 +160,17 @@ pub fn run_import(conn: &mut Connection, args: ImportArgs) -> Result<(), Failure
         confirm_duplicates: args.confirm_duplicates,
     };
     let progress = ProgressLine::new("importing");
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (rights, actor, _) = acting_user(&tx, &args.user)?;
+    let (rights, actor, _) = acting_user(conn, &args.user)?;
     required(&rights, &args.user, entity, Action::Import)?;
     let caller = store::Caller {
         rights: &rights,
         actor: &actor,
     };
     let show = |done, total| progress.show(done, total);
-    let report = import::import_file(&tx, entity, &caller, upload, args.dry_run, texts, &show);
+    let texts = (i18n, Lang::En);
+    let report = import::import_file(conn, entity, &caller, upload, args.dry_run, texts, &show);
     progress.finish();
-    let report = report?;
-    tx.commit()?;
-    print_import_report(&report)
+    print_import_report(&report?)
 }
 
 fn print_import_report(report: &Value) -> Result<(), Failure> {

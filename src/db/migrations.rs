@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/018_webhooks.sql"),
     include_str!("migrations/019_automation.sql"),
     include_str!("migrations/020_office.sql"),
+    include_str!("migrations/021_import_jobs.sql"),
 ];
 
 /// The schema version this binary writes.

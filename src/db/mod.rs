@@ -152,6 +152,9 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StorageError> {
     Ok(conn)
 }
 
+/// Where a queued write's result arrives.
+type Answered<T> = tokio::sync::oneshot::Receiver<Result<T, AppError>>;
+
 #[derive(Clone)]
 pub struct Db {
     readers: r2d2::Pool<SqliteConnectionManager>,
@@ -247,13 +250,33 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
     {
+        self.queue_write(f)?
+            .await
+            .map_err(|_| AppError::internal("the write transaction failed"))?
+    }
+
+    /// `write` for a thread of its own (a long job such as an import, whose steps queue
+    /// behind everyone's requests), waiting without an async executor. Never call it from one.
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        self.queue_write(f)?
+            .blocking_recv()
+            .map_err(|_| AppError::internal("the write transaction failed"))?
+    }
+
+    fn queue_write<T, F>(&self, f: F) -> Result<Answered<T>, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
         let (reply, answered) = tokio::sync::oneshot::channel();
         self.write_queue
             .send(writer::job(f, reply))
             .map_err(|_| AppError::internal("the writer has stopped"))?;
-        answered
-            .await
-            .map_err(|_| AppError::internal("the write transaction failed"))?
+        Ok(answered)
     }
 
     /// Stops the background checkpoints (closing their connection), then copies everything in

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::Cursor;
 
 /// The most data rows one file may carry.
-pub const MAX_ROWS: usize = 20_000;
+pub const MAX_ROWS: usize = 200_000;
 
 /// A file's header and data rows; `rows` keeps each row's number as the person sees it in
 /// their spreadsheet (the header is row 1).

@@ -184,6 +184,18 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     ("get", "/api/v1/imports", "records", "Import batches"),
     (
+        "get",
+        "/api/v1/imports/{id}",
+        "records",
+        "An import's progress and report",
+    ),
+    (
+        "post",
+        "/api/v1/imports/{id}/cancel",
+        "records",
+        "Cancel a running import",
+    ),
+    (
         "delete",
         "/api/v1/imports/{id}",
         "records",

@@ -372,8 +372,9 @@ fn bad_uploads_are_refused_with_the_reason() {
             answer.text
         );
     }
-    let rows: String = std::iter::once("客户名称\n".to_string())
-        .chain((0..20_001).map(|i| format!("c{i}\n")))
+    // Level Z is no option of the picklist.
+    let rows: String = std::iter::once("客户名称,级别\n".to_string())
+        .chain((0..200_001).map(|i| format!("c{i}\n")))
         .collect();
     let answer = import(
         &admin,
@@ -608,4 +609,71 @@ fn the_command_line_imports_and_exports_as_a_user() {
         );
         assert!(!text(&output.stderr).contains("panicked"), "{args:?}");
     }
+}
+
+/// A file that goes bad after its first chunks were applied leaves nothing: the chunks kept
+/// so far are undone through the batch, and the report still lists the bad row.
+#[test]
+fn an_import_that_fails_half_way_leaves_nothing() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    // Level Z is no option of the picklist.
+    let rows: String = std::iter::once("客户名称,级别\n".to_string())
+        .chain((0..2_500).map(|i| format!("半途客户{i},{}\n", if i == 2_200 { "Z" } else { "A" })))
+        .collect();
+    let mapping = json!({"客户名称": "name", "级别": "level"});
+    let answer = import(
+        &admin,
+        "customers",
+        false,
+        form("half.csv", rows.clone().into(), mapping.clone()),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["state"], "failed", "{}", answer.text);
+    assert_eq!(answer.body["error_count"], 1);
+    assert_eq!(answer.body["errors"][0]["row"], 2_202);
+    assert_eq!(answer.body["batch_id"], Value::Null);
+    assert_eq!(count(&app), 0, "the applied chunks were undone");
+    let job = answer.body["id"].as_i64().unwrap();
+    let status = admin.get(&format!("/api/v1/imports/{job}"));
+    assert_eq!(status.body["state"], "failed", "{}", status.text);
+    assert_eq!(status.body["processed"], 2_500);
+    assert_eq!(
+        admin.delete(&format!("/api/v1/imports/{job}")).error_code(),
+        "import_not_kept"
+    );
+    assert_eq!(
+        admin
+            .post(&format!("/api/v1/imports/{job}/cancel"), json!({}))
+            .error_code(),
+        "import_finished"
+    );
+
+    // Without waiting: 202 with the job, whose progress is then followed to its end.
+    let good: String = rows.replace(",Z\n", ",A\n");
+    let started = admin.upload(
+        "/api/v1/customers/import?wait=false",
+        form("good.csv", good.into(), mapping),
+    );
+    assert_eq!(started.status, 202, "{}", started.text);
+    let job = started.body["id"].as_i64().unwrap();
+    let mut status = started.body.clone();
+    for _ in 0..600 {
+        if status["state"] != "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        status = admin.get(&format!("/api/v1/imports/{job}")).body;
+    }
+    assert_eq!(status["state"], "done", "{status}");
+    assert_eq!(status["created"], 2_500);
+    assert_eq!(status["batch_id"], job);
+    assert_eq!(count(&app), 2_500);
+    assert_eq!(
+        admin.get("/api/v1/imports?running=true").body["items"],
+        json!([])
+    );
+    let undone = admin.delete(&format!("/api/v1/imports/{job}"));
+    assert_eq!(undone.body["deleted"], 2_500, "{}", undone.text);
+    assert_eq!(count(&app), 0);
 }

@@ -13,9 +13,12 @@
 //!   `DELETE /imports/{id}` moves the created records to the recycle bin and puts changed fields
 //!   back, leaving alone any record someone changed since.
 
+mod job;
+
+pub use job::recover;
+
 use super::descriptor::{Entity, Field, Kind};
 use super::picklists;
-use super::registry;
 use super::routes::{write_as, Entry, Query};
 use super::sheet::{self, Lookups, Sheet};
 use super::store::{self, Caller};
@@ -24,7 +27,6 @@ use crate::access::{Action, FieldAccess, ModuleRights, Rights};
 use crate::audit;
 use crate::auth::session::CurrentUser;
 use crate::auth::users::company_zone;
-use crate::db::savepoint;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::request_lang;
 use crate::http::state::AppState;
@@ -36,18 +38,20 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
-const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 const MAX_PART_BYTES: usize = 64 * 1024;
-/// Bad rows reported in one answer; the count is always complete.
-const MAX_REPORTED_ERRORS: usize = 500;
 /// Rows shown in a preview.
 const PREVIEW_ROWS: usize = 5;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/imports", web::get().to(batches))
-        .route("/imports/{id}", web::delete().to(undo));
+        .route("/imports/{id}", web::get().to(status))
+        .route("/imports/{id}", web::delete().to(undo))
+        .route("/imports/{id}/cancel", web::post().to(cancel));
 }
 
 /// The parts of an upload (or of a file `kehu import` reads).
@@ -371,170 +375,65 @@ fn row_errors(
     }
 }
 
-struct Report {
-    rows: usize,
-    errors: Vec<Value>,
-    error_count: usize,
-    done: Vec<Done>,
-}
-
-impl Report {
-    fn created(&self) -> usize {
-        self.done
-            .iter()
-            .filter(|d| matches!(d, Done::Created(..)))
-            .count()
-    }
-
-    fn updated(&self) -> usize {
-        self.done.len() - self.created()
-    }
-}
-
-/// How an import talks back while it runs: translated messages for the report, and the count
-/// of rows done so far (the command line draws a progress line from it).
-pub struct Feedback<'a> {
-    pub translate: &'a dyn Fn(&str, &Value) -> String,
-    pub progress: &'a dyn Fn(usize, usize),
-}
-
-fn run_rows(
-    tx: &Connection,
-    entity: &'static Entity,
-    caller: &Caller,
-    sheet: &Sheet,
-    plan: &Plan,
-    feedback: &Feedback,
-) -> Result<Report, AppError> {
-    let lookups = lookups(tx, entity)?;
-    let mut report = Report {
-        rows: sheet.rows.len(),
-        errors: Vec::new(),
-        error_count: 0,
-        done: Vec::new(),
-    };
-    for (done, (number, row)) in sheet.rows.iter().enumerate() {
-        (feedback.progress)(done, sheet.rows.len());
-        let body = row_body(entity, plan, row, &lookups);
-        let result = savepoint(
-            tx,
-            || import_row(tx, entity, caller, plan, body),
-            Result::is_ok,
-        );
-        match result {
-            Ok(done) => report.done.push(done),
-            Err(error) if error.status == StatusCode::INTERNAL_SERVER_ERROR => return Err(error),
-            Err(error) => {
-                report.error_count += 1;
-                if report.errors.len() < MAX_REPORTED_ERRORS {
-                    report
-                        .errors
-                        .extend(row_errors(*number, &error, feedback.translate));
-                }
-            }
-        }
-    }
-    (feedback.progress)(sheet.rows.len(), sheet.rows.len());
-    Ok(report)
-}
-
-fn save_batch(
-    tx: &Connection,
-    entity: &Entity,
-    caller: &Caller,
-    file_name: &str,
-    report: &Report,
-) -> Result<i64, AppError> {
-    let (created, updated) = (report.created() as i64, report.updated() as i64);
-    tx.execute(
-        "INSERT INTO import_batches (entity, user_id, file_name, rows, created, updated, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![entity.name, caller.rights.user_id, file_name, report.rows as i64, created, updated, now_ms()],
-    )?;
-    let batch = tx.last_insert_rowid();
-    let mut insert = tx.prepare(
-        "INSERT INTO import_records (batch_id, record_id, action, version, before) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (batch_id, record_id) DO UPDATE SET version = excluded.version",
-    )?;
-    for done in &report.done {
-        match done {
-            Done::Created(id, version) => {
-                insert.execute(params![batch, id, "created", version, None::<String>])?
-            }
-            Done::Updated(id, version, before) => {
-                insert.execute(params![batch, id, "updated", version, before.to_string()])?
-            }
-        };
-    }
-    audit::record_for_entity(
-        tx,
-        caller.actor,
-        "import",
-        entity.name,
-        json!({ "batch_id": batch, "file": file_name, "rows": report.rows, "created": created, "updated": updated }),
-    )?;
-    Ok(batch)
-}
-
-/// Imports a file into `entity` as the caller, or, in a dry run, reports what that would do.
-/// `created`/`updated` count what the file does (or, in a dry run, would do) when it has no
-/// bad row; `would_*` count the good rows either way.
-fn run(
-    tx: &Connection,
-    entity: &'static Entity,
-    caller: &Caller,
-    sheet: &Sheet,
-    upload: &Upload,
-    dry_run: bool,
-    feedback: &Feedback,
-) -> Result<Value, AppError> {
-    caller.rights.require(entity.name, Action::View)?;
-    let module = caller.rights.require(entity.name, Action::Import)?;
-    let plan = plan(entity, &module, sheet, upload)?;
-    let keep = |report: &Result<Report, AppError>| matches!(report, Ok(r) if r.error_count == 0 && !dry_run);
-    let report = savepoint(
-        tx,
-        || run_rows(tx, entity, caller, sheet, &plan, feedback),
-        keep,
-    )?;
-    let batch_id = if report.error_count == 0 && !dry_run {
-        Some(save_batch(tx, entity, caller, &upload.file_name, &report)?)
-    } else {
-        None
-    };
-    let clean = report.error_count == 0;
-    Ok(json!({
-        "batch_id": batch_id,
-        "dry_run": dry_run,
-        "rows": report.rows,
-        "created": if clean { report.created() } else { 0 },
-        "updated": if clean { report.updated() } else { 0 },
-        "would_create": report.created(),
-        "would_update": report.updated(),
-        "error_count": report.error_count,
-        "errors": report.errors,
-    }))
-}
-
-/// `kehu import`: the same all-or-nothing import as `POST /E/import`, as `caller`.
+/// `kehu import`: the same import as `POST /E/import`, as `caller`, each chunk in a
+/// transaction of its own on `conn`.
 pub fn import_file(
-    tx: &Connection,
+    conn: &mut Connection,
     entity: &'static Entity,
     caller: &Caller,
     mut upload: Upload,
     dry_run: bool,
-    texts: Texts,
+    texts: (Arc<Translations>, Lang),
     progress: &dyn Fn(usize, usize),
 ) -> Result<Value, AppError> {
-    let entity = super::custom::schema(tx, entity)?;
     let sheet = sheet::read(&upload.file_name, &upload.file)?;
-    guess_mapping_if_none(entity, caller, &sheet, &mut upload, texts.i18n)?;
-    let translate = |key: &str, params: &Value| texts.i18n.text(texts.lang, key, params);
-    let feedback = Feedback {
-        translate: &translate,
-        progress,
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (i18n, lang) = texts;
+    guess_mapping_if_none(
+        super::custom::schema(&tx, entity)?,
+        caller,
+        &sheet,
+        &mut upload,
+        &i18n,
+    )?;
+    let job = prepare(
+        &tx,
+        entity,
+        caller,
+        (upload, sheet),
+        dry_run,
+        translator(i18n, lang),
+    )?;
+    tx.commit()?;
+    job::run(&job::OwnConnection(RefCell::new(conn)), job, progress)
+}
+
+fn translator(i18n: Arc<Translations>, lang: Lang) -> job::Translate {
+    Box::new(move |key: &str, params: &Value| i18n.text(lang, key, params))
+}
+
+/// Checks the caller's rights and the mapping, and records the job's batch.
+fn prepare(
+    tx: &Connection,
+    entity: &'static Entity,
+    caller: &Caller,
+    (upload, sheet): (Upload, Sheet),
+    dry_run: bool,
+    translate: job::Translate,
+) -> Result<job::Job, AppError> {
+    caller.rights.require(entity.name, Action::View)?;
+    let module = caller.rights.require(entity.name, Action::Import)?;
+    let entity = super::custom::schema(tx, entity)?;
+    let plan = plan(entity, &module, &sheet, &upload)?;
+    let start = job::Start {
+        entity,
+        file_name: upload.file_name,
+        sheet,
+        plan,
+        dry_run,
+        translate,
     };
-    run(tx, entity, caller, &sheet, &upload, dry_run, &feedback)
+    job::start(tx, caller, start)
 }
 
 /// An upload without a mapping gets the one the preview would suggest, from the headers (the
@@ -554,12 +453,13 @@ fn guess_mapping_if_none(
     Ok(())
 }
 
-fn dry_run_flag(query: &HashMap<String, String>) -> Result<bool, AppError> {
-    match query.get("dry_run").map(String::as_str) {
-        None | Some("false") => Ok(false),
+fn flag(query: &HashMap<String, String>, name: &str, default: bool) -> Result<bool, AppError> {
+    match query.get(name).map(String::as_str) {
+        None => Ok(default),
+        Some("false") => Ok(false),
         Some("true") => Ok(true),
         Some(other) => Err(AppError::bad_request("invalid_query")
-            .with_params(json!({ "detail": format!("dry_run={other}") }))),
+            .with_params(json!({ "detail": format!("{name}={other}") }))),
     }
 }
 
@@ -572,6 +472,23 @@ async fn read_sheet(upload: Upload) -> Result<(Upload, Sheet), AppError> {
     .map_err(AppError::internal)?
 }
 
+/// Runs `f` on a thread of its own, which waits on the writer between chunks without holding
+/// an executor thread.
+fn on_own_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<tokio::sync::oneshot::Receiver<Result<T, AppError>>, AppError> {
+    let (reply, answered) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("kehu-import".into())
+        .spawn(move || {
+            let _ = reply.send(f());
+        })
+        .map_err(AppError::internal)?;
+    Ok(answered)
+}
+
+/// `POST /E/import`: answers the report once the import has ended or, with `wait=false`,
+/// 202 with the running job at once (`GET /imports/{id}` then tells its progress).
 pub async fn import(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -581,22 +498,36 @@ pub async fn import(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let entity = target.0;
-    let dry_run = dry_run_flag(&query)?;
+    let dry_run = flag(&query, "dry_run", false)?;
+    let wait = flag(&query, "wait", true)?;
     let (mut upload, sheet) = read_sheet(read_upload(payload).await?).await?;
     let lang = request_lang(&req, state.default_lang);
     let texts = state.clone();
-    let answer = write_as(&state, &req, &user, move |tx, caller| {
-        let translate = |key: &str, params: &Value| texts.i18n.text(lang, key, params);
-        let feedback = Feedback {
-            translate: &translate,
-            progress: &|_, _| {},
-        };
-        let entity = super::custom::schema(tx, entity)?;
-        guess_mapping_if_none(entity, caller, &sheet, &mut upload, &texts.i18n)?;
-        run(tx, entity, caller, &sheet, &upload, dry_run, &feedback)
+    let job = write_as(&state, &req, &user, move |tx, caller| {
+        let words = texts.clone();
+        let translate: job::Translate =
+            Box::new(move |key: &str, params: &Value| words.i18n.text(lang, key, params));
+        guess_mapping_if_none(
+            super::custom::schema(tx, entity)?,
+            caller,
+            &sheet,
+            &mut upload,
+            &texts.i18n,
+        )?;
+        prepare(tx, entity, caller, (upload, sheet), dry_run, translate)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(answer))
+    let id = job.id;
+    let runner = state.clone();
+    let answered = on_own_thread(move || job::run(&runner.db, job, &|_, _| {}))?;
+    if wait {
+        let report = answered
+            .await
+            .map_err(|_| AppError::internal("the import stopped"))??;
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let status = batch_status(&state, user, id).await?;
+    Ok(HttpResponse::Accepted().json(status))
 }
 
 /// A field's label in Chinese and in English.
@@ -728,43 +659,147 @@ pub async fn preview(
     Ok(HttpResponse::Ok().json(answer))
 }
 
+const BATCH_COLUMNS: &str = "id, entity, user_id, file_name, rows, created, updated, created_at, undone_at,
+    (SELECT display_name FROM users u WHERE u.id = b.user_id), state, dry_run, processed, error_count,
+    cancel_requested, finished_at";
+
 fn batch_json(r: &rusqlite::Row) -> rusqlite::Result<Value> {
+    let (rows, processed): (i64, i64) = (r.get(4)?, r.get(12)?);
+    let (started, finished): (i64, Option<i64>) = (r.get(7)?, r.get(15)?);
+    let seconds = (finished.unwrap_or_else(now_ms) - started).max(1) as f64 / 1000.0;
+    let per_second = processed as f64 / seconds;
+    let state: String = r.get(10)?;
+    let seconds_left = (state == "running" && per_second > 0.0)
+        .then(|| ((rows - processed) as f64 / per_second).ceil());
     Ok(json!({
         "id": r.get::<_, i64>(0)?,
         "entity": r.get::<_, String>(1)?,
         "user_id": r.get::<_, Option<i64>>(2)?,
         "file_name": r.get::<_, String>(3)?,
-        "rows": r.get::<_, i64>(4)?,
+        "rows": rows,
         "created": r.get::<_, i64>(5)?,
         "updated": r.get::<_, i64>(6)?,
-        "created_at": rfc3339(r.get(7)?),
+        "created_at": rfc3339(started),
         "undone_at": r.get::<_, Option<i64>>(8)?.map(rfc3339),
         "user_name": r.get::<_, Option<String>>(9)?,
+        "state": state,
+        "dry_run": r.get::<_, bool>(11)?,
+        "processed": processed,
+        "error_count": r.get::<_, i64>(13)?,
+        "cancel_requested": r.get::<_, bool>(14)?,
+        "finished_at": finished.map(rfc3339),
+        "rows_per_second": per_second.round(),
+        "seconds_left": seconds_left,
     }))
 }
 
-/// The caller's import batches (an administrator sees everyone's), newest first.
+/// The caller's import batches (an administrator sees everyone's), newest first: the kept
+/// and running imports, or with `running=true` every running one (dry runs too).
 async fn batches(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: Query,
 ) -> Result<HttpResponse, AppError> {
     let entity = query.get("entity").cloned().unwrap_or_default();
+    let running = flag(&query, "running", false)?;
     let items = state
         .db
         .read(move |conn| {
             let rights = Rights::load(conn, user.id)?;
-            let mut stmt = conn.prepare(
-                "SELECT id, entity, user_id, file_name, rows, created, updated, created_at, undone_at,
-                        (SELECT display_name FROM users u WHERE u.id = b.user_id)
-                   FROM import_batches b WHERE (?1 OR user_id = ?2) AND (?3 = '' OR entity = ?3)
-                  ORDER BY id DESC LIMIT 50",
-            )?;
-            let items = stmt.query_map(params![rights.is_admin, user.id, entity], batch_json)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let sql = format!(
+                "SELECT {BATCH_COLUMNS} FROM import_batches b WHERE (?1 OR user_id = ?2) AND (?3 = '' OR entity = ?3)
+                    AND (CASE WHEN ?4 THEN state = 'running' ELSE dry_run = 0 AND state IN ('done', 'running') END)
+                  ORDER BY id DESC LIMIT 50"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let items = stmt.query_map(params![rights.is_admin, user.id, entity, running], batch_json)?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(items)
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// One batch as its importer (or an administrator) may see it, with the report once ended.
+async fn batch_status(state: &AppState, user: CurrentUser, id: i64) -> Result<Value, AppError> {
+    state
+        .db
+        .read(move |conn| {
+            let rights = Rights::load(conn, user.id)?;
+            let sql = format!("SELECT {BATCH_COLUMNS}, report FROM import_batches b WHERE id = ?1 AND (?2 OR user_id = ?3)");
+            let found = conn
+                .query_row(&sql, params![id, rights.is_admin, user.id], |r| {
+                    Ok((batch_json(r)?, r.get::<_, Option<String>>(16)?))
+                })
+                .optional()?;
+            let (mut status, report) = found.ok_or_else(AppError::not_found)?;
+            if let Some(report) = report.and_then(|r| serde_json::from_str::<Value>(&r).ok()) {
+                for key in ["errors", "would_create", "would_update", "batch_id"] {
+                    status[key] = report[key].clone();
+                }
+            }
+            Ok(status)
+        })
+        .await
+}
+
+async fn status(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(batch_status(&state, user, id.into_inner()).await?))
+}
+
+/// Asks a running import to stop; it stops after its current chunk and undoes what it applied.
+async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let batch = id.into_inner();
+    write_as(&state, &req, &user, move |tx, caller| {
+        if batch_of(tx, caller, batch)?.state != "running" {
+            return Err(AppError::conflict("import_finished"));
+        }
+        tx.execute(
+            "UPDATE import_batches SET cancel_requested = 1 WHERE id = ?1",
+            [batch],
+        )?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(batch_status(&state, user, batch).await?))
+}
+
+/// Where a batch stands, as its undo and cancel see it.
+struct Standing {
+    undone: bool,
+    state: String,
+    dry_run: bool,
+}
+
+/// A batch's standing, when the caller imported it or is an administrator.
+fn batch_of(tx: &Connection, caller: &Caller, batch: i64) -> Result<Standing, AppError> {
+    let found = tx
+        .query_row(
+            "SELECT user_id, undone_at IS NOT NULL, state, dry_run FROM import_batches WHERE id = ?1",
+            [batch],
+            |r| {
+                let owner: Option<i64> = r.get(0)?;
+                let standing = Standing { undone: r.get(1)?, state: r.get(2)?, dry_run: r.get(3)? };
+                Ok((owner, standing))
+            },
+        )
+        .optional()?;
+    match found {
+        Some((owner, standing))
+            if owner == Some(caller.rights.user_id) || caller.rights.is_admin =>
+        {
+            Ok(standing)
+        }
+        _ => Err(AppError::not_found()),
+    }
 }
 
 /// Undoes one record of a batch: `Ok(Err(reason))` when it was left alone.
@@ -808,6 +843,7 @@ fn undo_record(
     }
 }
 
+/// `DELETE /imports/{id}`: undoes a kept batch a chunk at a time (see `job::undo_all`).
 async fn undo(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -815,43 +851,33 @@ async fn undo(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let batch = id.into_inner();
-    let answer = write_as(&state, &req, &user, move |tx, caller| {
-        let found: Option<(String, Option<i64>, Option<i64>)> = tx
-            .query_row("SELECT entity, user_id, undone_at FROM import_batches WHERE id = ?1", [batch], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        let Some((entity_name, owner, undone)) = found else {
-            return Err(AppError::not_found());
-        };
-        if owner != Some(caller.rights.user_id) && !caller.rights.is_admin {
-            return Err(AppError::not_found());
-        }
-        if undone.is_some() {
+    let actor = write_as(&state, &req, &user, move |tx, caller| {
+        let standing = batch_of(tx, caller, batch)?;
+        if standing.undone {
             return Err(AppError::conflict("already_undone"));
         }
-        let entity = registry::find(&entity_name).ok_or_else(AppError::not_found)?;
-        let entity = super::custom::schema(tx, entity)?;
-        // The importer may undo their own batch even without the delete right: what they
-        // created is put back as it was, which is what they are entitled to ask.
-        let everything = Rights::system_for(caller.rights.user_id);
-        let system = Caller { rights: &everything, actor: caller.actor };
-        let mut stmt = tx.prepare("SELECT record_id, action, version, before FROM import_records WHERE batch_id = ?1")?;
-        let records = stmt
-            .query_map([batch], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let (mut deleted, mut reverted, mut skipped) = (0, 0, Vec::new());
-        for (id, action, version, before) in records {
-            let record = (id, action.as_str(), version, before);
-            let result = savepoint(tx, || undo_record(tx, entity, &system, record), |r| matches!(r, Ok(Ok(_))))?;
-            match result {
-                Ok("deleted") => deleted += 1,
-                Ok(_) => reverted += 1,
-                Err(reason) => skipped.push(json!({ "id": id, "reason": reason })),
-            }
+        if standing.state != "done" || standing.dry_run {
+            return Err(AppError::conflict("import_not_kept"));
         }
-        tx.execute("UPDATE import_batches SET undone_at = ?1 WHERE id = ?2", params![now_ms(), batch])?;
-        audit::record_for_entity(tx, caller.actor, "import_undone", entity.name, json!({ "batch_id": batch, "deleted": deleted, "reverted": reverted, "skipped": skipped.len() }))?;
-        Ok(json!({ "batch_id": batch, "deleted": deleted, "reverted": reverted, "skipped": skipped }))
+        tx.execute(
+            "UPDATE import_batches SET undone_at = ?1 WHERE id = ?2",
+            params![now_ms(), batch],
+        )?;
+        Ok(caller.actor.clone())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(answer))
+    let runner = state.clone();
+    let undone = on_own_thread(move || {
+        let undone = job::undo_all(&runner.db, batch, &actor)?;
+        let detail = json!({ "batch_id": batch, "deleted": undone.deleted, "reverted": undone.reverted, "skipped": undone.skipped.len() });
+        runner.db.write_blocking(move |tx| {
+            let entity: String = tx.query_row("SELECT entity FROM import_batches WHERE id = ?1", [batch], |r| r.get(0))?;
+            audit::record_for_entity(tx, &actor, "import_undone", &entity, detail)?;
+            Ok(())
+        })?;
+        Ok(undone)
+    })?
+    .await
+    .map_err(|_| AppError::internal("the undo stopped"))??;
+    Ok(HttpResponse::Ok().json(json!({ "batch_id": batch, "deleted": undone.deleted, "reverted": undone.reverted, "skipped": undone.skipped })))
 }
