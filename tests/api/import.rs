@@ -677,3 +677,35 @@ fn an_import_that_fails_half_way_leaves_nothing() {
     assert_eq!(undone.body["deleted"], 2_500, "{}", undone.text);
     assert_eq!(count(&app), 0);
 }
+
+/// A cancel stops a running import after its current chunk and undoes what it applied.
+#[test]
+fn a_cancelled_import_leaves_nothing() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let rows: String = std::iter::once("客户名称\n".to_string())
+        .chain((0..20_000).map(|i| format!("取消客户{i}\n")))
+        .collect();
+    let started = admin.upload(
+        "/api/v1/customers/import?wait=false",
+        form("many.csv", rows.into(), json!({"客户名称": "name"})),
+    );
+    assert_eq!(started.status, 202, "{}", started.text);
+    let job = started.body["id"].as_i64().unwrap();
+    let running = admin.get("/api/v1/imports?running=true").body;
+    assert_eq!(running["items"][0]["id"], job, "{running}");
+    let asked = admin.post(&format!("/api/v1/imports/{job}/cancel"), json!({}));
+    assert_eq!(asked.status, 202, "{}", asked.text);
+    assert_eq!(asked.body["cancel_requested"], true);
+    let mut status = asked.body.clone();
+    for _ in 0..600 {
+        if status["state"] != "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        status = admin.get(&format!("/api/v1/imports/{job}")).body;
+    }
+    assert_eq!(status["state"], "cancelled", "{status}");
+    assert_eq!(status["created"], 0);
+    assert_eq!(count(&app), 0);
+}
