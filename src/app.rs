@@ -102,8 +102,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let signals = actix_web::rt::spawn(stop_on_signal(self.handle()));
         let recovering = self.state.clone();
+        let started = crate::time::now_ms();
         std::thread::spawn(move || {
-            if let Err(error) = entity::import::recover(&recovering.db) {
+            if let Err(error) = entity::import::recover(&recovering.db, started) {
                 tracing::error!(%error, "could not undo an import a stop interrupted");
             }
         });

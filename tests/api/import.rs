@@ -709,3 +709,46 @@ fn a_cancelled_import_leaves_nothing() {
     assert_eq!(status["created"], 0);
     assert_eq!(count(&app), 0);
 }
+
+/// An import a stop interrupted (left `running` with applied records) is undone when the
+/// server starts again.
+#[test]
+fn an_import_a_stop_interrupted_is_undone_at_the_next_start() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let done = import(
+        &admin,
+        "customers",
+        false,
+        form("a.csv", GOOD.into(), mapping()),
+    );
+    assert_eq!(done.body["state"], "done", "{}", done.text);
+    let job = done.body["id"].as_i64().unwrap();
+    // What a killed run leaves: the batch still running, its records applied.
+    app.sql()
+        .execute(
+            "UPDATE import_batches SET state = 'running', finished_at = NULL WHERE id = ?1",
+            [job],
+        )
+        .unwrap();
+    assert_eq!(count(&app), 2);
+    let config = app.config.clone();
+    let app = start(app.stop(), config).expect("restarts");
+    let mut state = String::new();
+    for _ in 0..100 {
+        state = app
+            .sql()
+            .query_row(
+                "SELECT state FROM import_batches WHERE id = ?1",
+                [job],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if state != "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(state, "failed");
+    assert_eq!(count(&app), 0);
+}

@@ -463,16 +463,19 @@ fn undo_chunk(tx: &Connection, batch: i64, actor: &Actor) -> Result<(Undone, boo
 }
 
 /// At start-up: an import the last run left `running` is undone and marked failed, and an
-/// undo it left half-way is finished.
-pub fn recover(db: &Db) -> Result<(), AppError> {
-    let unfinished: Vec<(i64, String)> = db.write_blocking(|tx| {
+/// undo it left half-way is finished. Only what began before `started` (this run's start,
+/// in ms) counts, so an import someone starts meanwhile is left to run.
+pub fn recover(db: &Db, started: i64) -> Result<(), AppError> {
+    let unfinished: Vec<(i64, String)> = db.write_blocking(move |tx| {
         let mut stmt = tx.prepare(
-            "SELECT id, state FROM import_batches b WHERE state = 'running'
-                OR ((state != 'done' OR undone_at IS NOT NULL)
-                    AND EXISTS (SELECT 1 FROM import_records r WHERE r.batch_id = b.id))",
+            "SELECT id, state FROM import_batches b
+              WHERE coalesce(undone_at, created_at) < ?1
+                AND (state = 'running'
+                     OR ((state != 'done' OR undone_at IS NOT NULL)
+                         AND EXISTS (SELECT 1 FROM import_records r WHERE r.batch_id = b.id)))",
         )?;
         let found = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([started], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(found)
     })?;
