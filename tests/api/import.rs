@@ -465,6 +465,24 @@ fn import_needs_the_right_and_keeps_to_the_scope() {
         404,
         "only the importer undoes"
     );
+    for (method, path) in [
+        ("GET", format!("/api/v1/imports/{batch}")),
+        ("POST", format!("/api/v1/imports/{batch}/cancel")),
+    ] {
+        let answer = match method {
+            "GET" => other.get(&path),
+            _ => other.post(&path, json!({})),
+        };
+        assert_eq!(
+            answer.status, 404,
+            "{method} {path}: another's import is not found"
+        );
+        assert_eq!(answer.error_code(), "not_found");
+    }
+    assert_eq!(
+        other.get("/api/v1/imports?running=maybe").error_code(),
+        "invalid_query"
+    );
 }
 
 /// `kehu import` and `kehu export` do what the browser does, as the named user, with a
@@ -611,6 +629,18 @@ fn the_command_line_imports_and_exports_as_a_user() {
     }
 }
 
+/// The import's status once it is no longer running (polled for up to a minute).
+fn until_ended(browser: &Browser, job: i64, mut status: Value) -> Value {
+    for _ in 0..600 {
+        if status["state"] != "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        status = browser.get(&format!("/api/v1/imports/{job}")).body;
+    }
+    status
+}
+
 /// A file that goes bad after its first chunks were applied leaves nothing: the chunks kept
 /// so far are undone through the batch, and the report still lists the bad row.
 #[test]
@@ -657,14 +687,7 @@ fn an_import_that_fails_half_way_leaves_nothing() {
     );
     assert_eq!(started.status, 202, "{}", started.text);
     let job = started.body["id"].as_i64().unwrap();
-    let mut status = started.body.clone();
-    for _ in 0..600 {
-        if status["state"] != "running" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        status = admin.get(&format!("/api/v1/imports/{job}")).body;
-    }
+    let status = until_ended(&admin, job, started.body.clone());
     assert_eq!(status["state"], "done", "{status}");
     assert_eq!(status["created"], 2_500);
     assert_eq!(status["batch_id"], job);
@@ -697,14 +720,7 @@ fn a_cancelled_import_leaves_nothing() {
     let asked = admin.post(&format!("/api/v1/imports/{job}/cancel"), json!({}));
     assert_eq!(asked.status, 202, "{}", asked.text);
     assert_eq!(asked.body["cancel_requested"], true);
-    let mut status = asked.body.clone();
-    for _ in 0..600 {
-        if status["state"] != "running" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        status = admin.get(&format!("/api/v1/imports/{job}")).body;
-    }
+    let status = until_ended(&admin, job, asked.body.clone());
     assert_eq!(status["state"], "cancelled", "{status}");
     assert_eq!(status["created"], 0);
     assert_eq!(count(&app), 0);
