@@ -76,7 +76,11 @@ export function importHistoryPage(entityName) {
             { label: t('imports.who'), cell: (b) => b.user_name || '—' },
             { label: t('imports.when'), cell: (b) => formatDateTime(b.created_at) },
             { label: t('imports.counts'), cell: (b) => t('imports.counted', { rows: formatNumber(b.rows), created: formatNumber(b.created), updated: formatNumber(b.updated) }) },
-            { label: '', cell: (b) => (b.undone_at ? badge(t('imports.undone_at', { when: formatDateTime(b.undone_at) }), 'neutral') : undo(b)) },
+            { label: '', cell: (b) => {
+              if (b.undone_at) return badge(t('imports.undone_at', { when: formatDateTime(b.undone_at) }), 'neutral');
+              if (b.state === 'running') return badge(t('import.progress', { done: formatNumber(b.processed), total: formatNumber(b.rows) }), 'neutral');
+              return undo(b);
+            } },
           ], answer.items, t('imports.empty')));
         } catch (error) {
           mount(body, errorState(error, load));

@@ -1,13 +1,18 @@
 // The import dialog of a list: choose a CSV or XLSX file, map its columns to fields (guessed
-// from the headers), check it (a dry run that lists every bad row and why), then import it in
-// one go and, if it was a mistake, undo it. Upload progress is shown as a bar; the server's
-// work, which has no steps to count, as a running bar.
+// from the headers), check it (a dry run that lists every bad row and why), then import it and,
+// if it was a mistake, undo it. The upload shows as a bar; the server's work then runs on its
+// own (`wait=false`) and the bar follows it: rows done of total, rows per second, time left,
+// with a cancel button. A page reload loses nothing: the list and the dialog find a running
+// import of the caller's again (`GET /imports?running=true`) and follow it on.
 import { api, upload } from '../../api.js';
 import { h, icon, mount } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { formatNumber } from '../../format.js';
+import { session } from '../../session.js';
 import { errorText, openDialog, table, toast } from '../../ui.js';
 import { labelOf } from '../../meta.js';
+
+const POLL_MS = 400;
 
 function progressBar() {
   const bar = h('div', { class: 'progress-bar determinate' });
@@ -30,19 +35,114 @@ function progressBar() {
   };
 }
 
-/** Sends the file with the mapping; the bar shows the upload, then the server's work. */
-async function send(entity, file, options, dryRun, progress) {
+const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/** A duration in the reader's language: seconds under two minutes, else minutes. */
+function duration(seconds) {
+  return seconds < 120
+    ? formatNumber(Math.max(1, Math.round(seconds)), { style: 'unit', unit: 'second', unitDisplay: 'short' })
+    : formatNumber(Math.round(seconds / 60), { style: 'unit', unit: 'minute', unitDisplay: 'short' });
+}
+
+/** How far a running batch is, in words: rows done of total, and its pace once it has one. */
+function progressText(batch) {
+  const done = t('import.progress', { done: formatNumber(batch.processed), total: formatNumber(batch.rows) });
+  if (!batch.rows_per_second || batch.seconds_left === null) return done;
+  return `${done} · ${t('import.pace', { rate: formatNumber(batch.rows_per_second), left: duration(batch.seconds_left) })}`;
+}
+
+/** The caller's own running import of this entity, if there is one. */
+export async function runningImport(entity) {
+  const answer = await api('GET', `/imports?running=true&entity=${entity.name}`);
+  return answer.items.find((batch) => batch.user_id === session.user.id) || null;
+}
+
+/**
+ * Follows a batch until it ends, drawing its progress into `view` (a bar, a line of text and a
+ * cancel button); answers its last status, which carries the report. Stops early, answering
+ * null, once `view` has left the page (its dialog was closed).
+ */
+async function follow(id, view) {
+  const line = h('p', { class: 'muted import-progress' });
+  const stop = h('button', { class: 'btn btn-danger-outline', type: 'button' }, icon('close'), t('import.cancel'));
+  stop.addEventListener('click', async () => {
+    stop.disabled = true;
+    try {
+      await api('POST', `/imports/${id}/cancel`);
+      mount(line, t('import.cancelling'));
+    } catch (error) {
+      toast(errorText(error), 'error');
+      stop.disabled = false;
+    }
+  });
+  mount(view.status, line, h('div', { class: 'form-actions' }, stop));
+  try {
+    for (;;) {
+      const batch = await api('GET', `/imports/${id}`);
+      if (batch.state !== 'running') return batch;
+      if (!view.status.isConnected) return null;
+      view.progress.show(batch.rows ? batch.processed / batch.rows : null);
+      if (!batch.cancel_requested) mount(line, progressText(batch));
+      await pause(POLL_MS);
+    }
+  } finally {
+    view.progress.hide();
+    mount(view.status);
+  }
+}
+
+/** Sends the file with the mapping, then follows the server's work until it ends. */
+async function send(entity, file, options, dryRun, view) {
   const form = new FormData();
   form.append('file', file);
   form.append('mapping', JSON.stringify(options.mapping));
   if (options.upsertKey) form.append('upsert_key', options.upsertKey);
   if (options.confirmDuplicates) form.append('confirm_duplicates', 'true');
-  progress.show(0);
+  view.progress.show(0);
+  let started;
   try {
-    return await upload(`/${entity.name}/import?dry_run=${dryRun}`, form, (fraction) => progress.show(fraction < 1 ? fraction : null));
-  } finally {
-    progress.hide();
+    started = await upload(`/${entity.name}/import?dry_run=${dryRun}&wait=false`, form, (fraction) => view.progress.show(fraction < 1 ? fraction : null));
+  } catch (error) {
+    view.progress.hide();
+    throw error;
   }
+  return follow(started.id, view);
+}
+
+/**
+ * A banner for a list page while the caller's import of its entity runs (after a reload, or
+ * once the import dialog was closed midway): how far it is, and a button back to the dialog.
+ * `check()` looks again; the banner follows the import until it ends, then calls `onEnded`.
+ */
+export function runningBanner(entity, onEnded) {
+  const el = h('div', { class: 'banner import-running', role: 'status', hidden: true });
+  let following = false;
+  async function check() {
+    if (following) return;
+    let batch = await runningImport(entity).catch(() => null);
+    if (!batch) return;
+    following = true;
+    const show = h('button', { class: 'btn', type: 'button' }, t('import.show'));
+    show.addEventListener('click', () => openImport(entity, { onDone: onEnded, onClose: check }));
+    const line = h('span');
+    mount(el, line, show);
+    el.hidden = false;
+    try {
+      while (batch.state === 'running' && el.isConnected) {
+        mount(line, t('import.running', { file: batch.file_name }), ' ', progressText(batch));
+        await pause(POLL_MS * 5);
+        batch = await api('GET', `/imports/${batch.id}`);
+      }
+    } catch {
+      // The banner is a convenience: when it cannot tell, it goes away.
+    } finally {
+      el.hidden = true;
+      following = false;
+    }
+    if (batch.state !== 'running' && !batch.dry_run) onEnded?.();
+  }
+  check();
+  return { el, check };
 }
 
 function mappingTable(entity, preview) {
@@ -66,43 +166,76 @@ function mappingTable(entity, preview) {
 }
 
 function errorsTable(entity, report) {
-  const more = report.error_count > report.errors.length ? h('p', { class: 'muted' }, t('import.more_errors', { count: report.error_count - report.errors.length })) : null;
+  const errors = report.errors || [];
+  const more = report.error_count > errors.length ? h('p', { class: 'muted' }, t('import.more_errors', { count: report.error_count - errors.length })) : null;
   return [table([
     { label: t('import.row'), cell: (e) => String(e.row) },
     { label: t('import.field'), cell: (e) => (e.field ? labelOf(entity, e.field) : '—') },
     { label: t('import.problem'), cell: (e) => e.message },
-  ], report.errors, ''), more];
+  ], errors, ''), more];
 }
 
-/** Opens the import dialog; `onDone` runs after records were imported or an import undone. */
-export function openImport(entity, onDone) {
+/**
+ * Opens the import dialog. `onDone` runs after records were imported or an import undone;
+ * `onClose` when the dialog closes. A running import of the caller's is followed at once.
+ */
+export function openImport(entity, { onDone, onClose } = {}) {
   const body = h('div', { class: 'import' });
-  const progress = progressBar();
-  const status = h('div', { role: 'status', class: 'import-status' });
+  const view = { progress: progressBar(), status: h('div', { role: 'status', class: 'import-status' }) };
+  const result = h('div', { class: 'import-result' });
   const fileInput = h('input', { type: 'file', class: 'input', name: 'file', accept: '.csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' });
   const chooser = h('div', { class: 'field' }, h('label', {}, t('import.file')), fileInput, h('div', { class: 'hint' }, t('import.file_hint')));
-  const dialog = openDialog(t('import.title', { entity: entity.label }), h('div', {}, chooser, progress.el, status, body));
+  const dialog = openDialog(t('import.title', { entity: entity.label }), h('div', {}, chooser, view.progress.el, view.status, result, body));
   dialog.classList.add('dialog-wide');
+  dialog.addEventListener('close', () => onClose?.());
+
+  runningImport(entity).then((batch) => {
+    if (!batch) return;
+    mount(result, h('p', { class: 'muted' }, t('import.running', { file: batch.file_name })));
+    chooser.hidden = true;
+    follow(batch.id, view).then((ended) => {
+      chooser.hidden = false;
+      if (ended) drawEnded(ended, null, null);
+    }).catch((error) => mount(result, h('div', { class: 'banner banner-error' }, errorText(error))));
+  }).catch(() => {});
 
   fileInput.addEventListener('change', async () => {
     const file = fileInput.files[0];
     mount(body);
-    mount(status);
+    mount(result);
     if (!file) return;
     const form = new FormData();
     form.append('file', file);
-    progress.show(0);
+    view.progress.show(0);
     let preview;
     try {
-      preview = await upload(`/${entity.name}/import/preview`, form, (fraction) => progress.show(fraction < 1 ? fraction : null));
+      preview = await upload(`/${entity.name}/import/preview`, form, (fraction) => view.progress.show(fraction < 1 ? fraction : null));
     } catch (error) {
-      mount(status, h('div', { class: 'banner banner-error' }, errorText(error)));
+      mount(result, h('div', { class: 'banner banner-error' }, errorText(error)));
       return;
     } finally {
-      progress.hide();
+      view.progress.hide();
     }
     drawMapping(file, preview);
   });
+
+  /** Runs a check or the import, with the chooser and mapping put away while it runs. */
+  async function start(file, options, dryRun, button) {
+    button.disabled = true;
+    chooser.hidden = true;
+    body.hidden = true;
+    mount(result, h('p', { class: 'muted' }, t(dryRun ? 'import.checking' : 'import.importing')));
+    try {
+      const ended = await send(entity, file, options, dryRun, view);
+      if (ended) drawEnded(ended, file, options);
+    } catch (error) {
+      mount(result, h('div', { class: 'banner banner-error' }, errorText(error)));
+    } finally {
+      button.disabled = false;
+      chooser.hidden = false;
+      body.hidden = false;
+    }
+  }
 
   function drawMapping(file, preview) {
     const mapping = mappingTable(entity, preview);
@@ -111,73 +244,64 @@ export function openImport(entity, onDone) {
     const duplicates = h('input', { type: 'checkbox', name: 'confirm_duplicates' });
     const options = () => ({ mapping: mapping.mapping(), upsertKey: upsert.value, confirmDuplicates: duplicates.checked });
     const check = h('button', { class: 'btn btn-primary', type: 'button' }, t('import.check'));
-    const result = h('div');
-    check.addEventListener('click', async () => {
-      check.disabled = true;
-      mount(result);
-      try {
-        const report = await send(entity, file, options(), true, progress);
-        drawReport(file, options(), report, result);
-      } catch (error) {
-        mount(result, h('div', { class: 'banner banner-error' }, errorText(error)));
-      } finally {
-        check.disabled = false;
-      }
-    });
+    check.addEventListener('click', () => start(file, options(), true, check));
     mount(body,
       h('p', { class: 'muted' }, t('import.rows_found', { rows: formatNumber(preview.rows) })),
       mapping.el,
       h('div', { class: 'import-options' },
         h('div', { class: 'field' }, h('label', {}, t('import.upsert_key')), upsert, h('div', { class: 'hint' }, t('import.upsert_hint'))),
         h('label', { class: 'check' }, duplicates, h('span', {}, t('import.confirm_duplicates')))),
-      h('div', { class: 'form-actions' }, check),
-      result);
+      h('div', { class: 'form-actions' }, check));
   }
 
-  function drawReport(file, options, report, into) {
-    const summary = t('import.would', { rows: formatNumber(report.rows), create: formatNumber(report.would_create), update: formatNumber(report.would_update) });
-    if (report.error_count > 0) {
-      mount(into,
-        h('div', { class: 'banner banner-error' }, t('import.has_errors', { count: formatNumber(report.error_count) })),
+  /** What an ended check or import tells; `file` is null for one followed after a reload. */
+  function drawEnded(ended, file, options) {
+    if (ended.state === 'cancelled') {
+      mount(result, h('div', { class: 'banner banner-error' }, t('import.cancelled')));
+    } else if (ended.error_count > 0) {
+      mount(result,
+        h('div', { class: 'banner banner-error' }, t('import.has_errors', { count: formatNumber(ended.error_count) })),
         h('p', { class: 'muted' }, t('import.all_or_nothing')),
-        errorsTable(entity, report));
+        errorsTable(entity, ended));
+    } else if (ended.state === 'failed') {
+      mount(result, h('div', { class: 'banner banner-error' }, t('import.failed')));
+    } else if (ended.dry_run) {
+      drawChecked(ended, file, options);
+    } else {
+      drawDone(ended);
+      onDone?.();
+    }
+  }
+
+  function drawChecked(report, file, options) {
+    const summary = t('import.would', { rows: formatNumber(report.rows), create: formatNumber(report.would_create), update: formatNumber(report.would_update) });
+    if (!file) {
+      mount(result, h('div', { class: 'banner banner-ok' }, t('import.ready')), h('p', {}, summary), h('p', { class: 'muted' }, t('import.choose_again', { file: report.file_name })));
       return;
     }
     const go = h('button', { class: 'btn btn-primary', type: 'button' }, icon('check'), t('import.run', { rows: formatNumber(report.rows) }));
-    go.addEventListener('click', async () => {
-      go.disabled = true;
-      try {
-        const done = await send(entity, file, options, false, progress);
-        if (done.error_count > 0) {
-          drawReport(file, options, done, into);
-          return;
-        }
-        drawDone(done, into);
-        onDone?.();
-      } catch (error) {
-        mount(into, h('div', { class: 'banner banner-error' }, errorText(error)));
-      } finally {
-        go.disabled = false;
-      }
-    });
-    mount(into, h('div', { class: 'banner banner-ok' }, t('import.ready')), h('p', {}, summary), h('div', { class: 'form-actions' }, go));
+    go.addEventListener('click', () => start(file, options, false, go));
+    mount(result, h('div', { class: 'banner banner-ok' }, t('import.ready')), h('p', {}, summary), h('div', { class: 'form-actions' }, go));
   }
 
-  function drawDone(done, into) {
+  function drawDone(done) {
     const undo = h('button', { class: 'btn btn-danger-outline', type: 'button' }, t('import.undo'));
     undo.addEventListener('click', async () => {
       undo.disabled = true;
+      mount(result, h('p', { class: 'muted' }, t('import.undoing')));
+      view.progress.show(null);
       try {
-        const answer = await api('DELETE', `/imports/${done.batch_id}`);
-        mount(into, h('div', { class: 'banner banner-ok' }, t('import.undone', { deleted: answer.deleted, reverted: answer.reverted, skipped: answer.skipped.length })));
+        const answer = await api('DELETE', `/imports/${done.id}`);
+        mount(result, h('div', { class: 'banner banner-ok' }, t('import.undone', { deleted: answer.deleted, reverted: answer.reverted, skipped: answer.skipped.length })));
         onDone?.();
       } catch (error) {
         toast(errorText(error), 'error');
-        undo.disabled = false;
+        drawDone(done);
+      } finally {
+        view.progress.hide();
       }
     });
     mount(body);
-    mount(into, h('div', { class: 'banner banner-ok' }, t('import.done', { created: formatNumber(done.created), updated: formatNumber(done.updated) })), h('div', { class: 'form-actions' }, undo));
-    mount(status, into);
+    mount(result, h('div', { class: 'banner banner-ok' }, t('import.done', { created: formatNumber(done.created), updated: formatNumber(done.updated) })), h('div', { class: 'form-actions' }, undo));
   }
 }

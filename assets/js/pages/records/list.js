@@ -10,7 +10,7 @@ import { session } from '../../session.js';
 import { confirmAction, createForm, errorState, errorText, field, loading, emptyState, openDialog, pager, table, toast } from '../../ui.js';
 import { can, describe, display, labelOf, loadMeta, recordPath } from '../../meta.js';
 import { canAssign, openRecordForm } from './form.js';
-import { openImport } from './import.js';
+import { openImport, runningBanner } from './import.js';
 import { binLinks } from './bin.js';
 import { filterBar } from './filters.js';
 import { summaryPanel } from './summary.js';
@@ -232,11 +232,12 @@ function listView(entity, query, pool) {
     p.set('format', format);
     return h('a', { class: 'btn', href: `/api/v1/${entity.name}/export?${p}`, download: '' }, icon('download'), format.toUpperCase());
   };
+  const importing = can(entity, 'import') && !pool ? runningBanner(entity, reload) : null;
   const actions = [
     chart?.toggle,
     h('button', { class: 'btn', type: 'button', on: { click: () => columnChooser(entity, state.columns, (columns) => { state.columns = columns; refresh(); }) } }, icon('columns'), t('records.columns')),
     can(entity, 'export') && !pool ? [exportLink('csv'), exportLink('xlsx')] : null,
-    can(entity, 'import') && !pool ? h('button', { class: 'btn', type: 'button', on: { click: () => openImport(entity, reload) } }, icon('upload'), t('import.open')) : null,
+    can(entity, 'import') && !pool ? h('button', { class: 'btn', type: 'button', on: { click: () => openImport(entity, { onDone: reload, onClose: () => importing?.check() }) } }, icon('upload'), t('import.open')) : null,
     pool ? null : binLinks(entity),
     can(entity, 'create') && !entity.parent && !pool
       ? h('button', { class: 'btn btn-primary', type: 'button', on: { click: () => openRecordForm(entity, null, { onSaved: (r) => navigate(recordPath(entity.name, r.id)) }) } }, icon('plus'), t('records.new', { entity: entity.label_one }))
@@ -246,6 +247,7 @@ function listView(entity, query, pool) {
   return h('div', { class: 'page' },
     h('header', { class: 'page-header with-actions' }, h('h1', {}, place.title), h('div', { class: 'header-actions' }, actions)),
     pool ? poolSummary() : null,
+    importing?.el,
     h('div', { class: 'toolbar' }, search.el, controls.map((c) => c.control.el), filters.button, pool ? null : viewPicker(entity, () => ({ query: Object.fromEntries(listQuery()), columns: state.columns }), applyView)),
     filters.chips,
     chart?.panel,
