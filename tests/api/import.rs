@@ -679,6 +679,32 @@ fn an_import_that_fails_half_way_leaves_nothing() {
         "import_finished"
     );
 
+    // A chunk stops at its first bad row and runs again a row at a time, so that a check still
+    // lists every bad row: two next to each other in the first chunk, one in a later chunk.
+    let three_bad: String = std::iter::once("客户名称,级别\n".to_string())
+        .chain((0..2_500).map(|i| {
+            format!(
+                "半途客户{i},{}\n",
+                if [5, 6, 2_200].contains(&i) { "Z" } else { "A" }
+            )
+        }))
+        .collect();
+    let checked = import(
+        &admin,
+        "customers",
+        true,
+        form("three.csv", three_bad.into(), mapping.clone()),
+    );
+    assert_eq!(checked.body["error_count"], 3, "{}", checked.text);
+    let rows_named: Vec<&Value> = checked.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["row"])
+        .collect();
+    assert_eq!(rows_named, [&json!(7), &json!(8), &json!(2_202)]);
+    assert_eq!(checked.body["would_create"], 2_497);
+
     // Without waiting: 202 with the job, whose progress is then followed to its end.
     let good: String = rows.replace(",Z\n", ",A\n");
     let started = admin.upload(

@@ -157,14 +157,23 @@ fn cancel_requested(tx: &Connection, batch: i64) -> Result<bool, AppError> {
     Ok(asked.unwrap_or(true))
 }
 
-/// Runs the rows from `from` on, each in its own savepoint so every bad row is found, until
-/// the chunk is full or has run its time.
+/// How a chunk runs its rows.
+#[derive(Clone, Copy, PartialEq)]
+enum Pace {
+    /// Each row in a savepoint of its own, so every bad row is found and reported.
+    Careful,
+    /// The rows one after the other, with no savepoint each (releasing one costs more than
+    /// writing the row): the first bad row ends the chunk, which then runs again carefully.
+    Straight,
+}
+
+/// Runs the rows from `from` on until the chunk is full or has run its time.
 fn run_chunk(
     tx: &Connection,
     job: &Job,
-    caller: &Caller,
-    lookups: &Lookups,
+    (caller, lookups): (&Caller, &Lookups),
     from: usize,
+    pace: Pace,
 ) -> Result<Chunk, AppError> {
     let started = Instant::now();
     let mut chunk = Chunk {
@@ -173,14 +182,18 @@ fn run_chunk(
     };
     for (number, row) in job.sheet.rows[from..].iter().take(CHUNK_ROWS) {
         let body = row_body(job.entity, &job.plan, row, lookups);
-        let result = savepoint(
-            tx,
-            || import_row(tx, job.entity, caller, &job.plan, body),
-            Result::is_ok,
-        );
+        let import = || import_row(tx, job.entity, caller, &job.plan, body);
+        let result = match pace {
+            Pace::Careful => savepoint(tx, import, Result::is_ok),
+            Pace::Straight => import(),
+        };
         match result {
             Ok(done) => chunk.done.push(done),
             Err(error) if error.status == StatusCode::INTERNAL_SERVER_ERROR => return Err(error),
+            Err(_) if pace == Pace::Straight => {
+                chunk.error_count += 1;
+                break;
+            }
             Err(error) => {
                 chunk.error_count += 1;
                 chunk
@@ -197,8 +210,14 @@ fn run_chunk(
 }
 
 /// One chunk as one write: kept (with what it did remembered in the batch) only when `keep`
-/// and none of its rows is bad.
-fn apply_chunk(tx: &Connection, job: &Job, from: usize, keep: bool) -> Result<Step, AppError> {
+/// and none of its rows is bad. A chunk first runs straight; when a row is bad, what it wrote
+/// is rolled back and it runs again carefully, to report every bad row.
+fn apply_chunk(
+    tx: &Connection,
+    job: &Job,
+    from: usize,
+    (keep, pace): (bool, Pace),
+) -> Result<Step, AppError> {
     if cancel_requested(tx, job.id)? {
         return Ok(Step::Cancelled);
     }
@@ -210,7 +229,17 @@ fn apply_chunk(tx: &Connection, job: &Job, from: usize, keep: bool) -> Result<St
     let lookups = lookups(tx, job.entity)?;
     let kept =
         |chunk: &Result<Chunk, AppError>| keep && matches!(chunk, Ok(c) if c.error_count == 0);
-    let chunk = savepoint(tx, || run_chunk(tx, job, &caller, &lookups, from), kept)?;
+    let attempt = |pace| {
+        savepoint(
+            tx,
+            || run_chunk(tx, job, (&caller, &lookups), from, pace),
+            kept,
+        )
+    };
+    let mut chunk = attempt(pace)?;
+    if pace == Pace::Straight && chunk.error_count > 0 {
+        chunk = attempt(Pace::Careful)?;
+    }
     let kept = keep && chunk.error_count == 0;
     let (created, updated) = if kept {
         remember(tx, job.id, &chunk.done)?
@@ -307,8 +336,14 @@ pub(super) fn run(
     progress(0, total);
     while next < total {
         let keep = !job.dry_run && tally.error_count == 0;
+        // Once the file has a bad row, bad rows are likely: straight runs would mostly be lost.
+        let pace = if tally.error_count == 0 {
+            Pace::Straight
+        } else {
+            Pace::Careful
+        };
         let shared = job.clone();
-        match writer.write(move |tx| apply_chunk(tx, &shared, next, keep)) {
+        match writer.write(move |tx| apply_chunk(tx, &shared, next, (keep, pace))) {
             Ok(Step::Ran(chunk)) => {
                 next = chunk.next;
                 tally.add(chunk);
