@@ -794,3 +794,103 @@ fn an_import_a_stop_interrupted_is_undone_at_the_next_start() {
     assert_eq!(state, "failed");
     assert_eq!(count(&app), 0);
 }
+
+/// A contacts file names each contact's customer as other systems export it, by name: the
+/// contact is linked to the one customer of that name the importer may see; a name nobody
+/// visible has, or two customers share, is that row's error.
+#[test]
+fn a_contacts_file_links_to_customers_by_name() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    for (name, copies) in [("甲方科技", 1), ("乙方贸易", 1), ("同名公司", 2)] {
+        for _ in 0..copies {
+            let made = admin.post(
+                "/api/v1/customers",
+                json!({ "name": name, "confirm_duplicate": true }),
+            );
+            assert_eq!(made.status, 201, "{}", made.text);
+        }
+    }
+    let role = create_role(
+        &admin,
+        "导入员",
+        &["customers", "contacts"],
+        &["view", "create", "edit", "import"],
+        "own",
+    );
+    create_user_with_roles(&admin, "rep", None, &[role]);
+    let rep = app.signed_in("rep");
+    let mine = rep.post("/api/v1/customers", json!({ "name": "丙方自有" }));
+    assert_eq!(mine.status, 201, "{}", mine.text);
+    let mapping = json!({"姓名": "name", "所属客户": "customer_id"});
+
+    let file = "姓名,所属客户\n张三,甲方科技\n李四,乙方贸易\n王五,#1\n";
+    let answer = import(
+        &admin,
+        "contacts",
+        false,
+        form("contacts.csv", file.into(), mapping.clone()),
+    );
+    assert_eq!(answer.body["created"], 3, "{}", answer.text);
+    let linked: Vec<(String, String)> = app
+        .sql()
+        .prepare("SELECT p.name, c.name FROM contacts p JOIN customers c ON c.id = p.customer_id ORDER BY p.id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected = [
+        ("张三", "甲方科技"),
+        ("李四", "乙方贸易"),
+        ("王五", "甲方科技"),
+    ]
+    .map(|(a, b)| (a.to_string(), b.to_string()));
+    assert_eq!(linked, expected);
+
+    let bad = "姓名,所属客户\n赵六,同名公司\n钱七,不存在公司\n孙八,丙方自有\n";
+    let refused = import(
+        &admin,
+        "contacts",
+        true,
+        form("bad.csv", bad.into(), mapping.clone()),
+    );
+    let codes: Vec<(&Value, &Value)> = refused.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (&e["row"], &e["code"]))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (&json!(2), &json!("name_shared")),
+            (&json!(3), &json!("unknown_name"))
+        ],
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.body["errors"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不存在公司"),
+        "{}",
+        refused.text
+    );
+
+    // The rep sees only their own customer: the others' names are unknown to them.
+    let theirs = import(
+        &rep,
+        "contacts",
+        true,
+        form(
+            "rep.csv",
+            "姓名,所属客户\n周九,甲方科技\n吴十,丙方自有\n".into(),
+            mapping,
+        ),
+    );
+    assert_eq!(theirs.body["error_count"], 1, "{}", theirs.text);
+    assert_eq!(theirs.body["errors"][0]["code"], "unknown_name");
+    assert_eq!(theirs.body["would_create"], 1);
+}

@@ -19,6 +19,7 @@ pub use job::recover;
 
 use super::descriptor::{Entity, Field, Kind};
 use super::picklists;
+use super::registry;
 use super::routes::{write_as, Entry, Query};
 use super::sheet::{self, Lookups, Sheet};
 use super::store::{self, Caller};
@@ -281,6 +282,30 @@ fn row_body(entity: &Entity, plan: &Plan, row: &[String], lookups: &Lookups) -> 
     body
 }
 
+/// The visible records (two at most) whose `field` holds `raw`.
+fn matching(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    field: &Field,
+    raw: &Value,
+) -> Result<Vec<i64>, AppError> {
+    let Ok(key) = values::parse(field, raw, &[]) else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT t.id FROM {} t WHERE t.{} = ?1 AND t.deleted_at IS NULL AND {} LIMIT 2",
+        entity.name,
+        field.name,
+        store::visible_one(rights, entity, "t")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let ids = stmt
+        .query_map([key], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids)
+}
+
 /// The visible record whose key field holds the row's key value, if exactly one does.
 fn existing(
     conn: &Connection,
@@ -289,24 +314,44 @@ fn existing(
     field: &Field,
     raw: &Value,
 ) -> Result<Option<i64>, AppError> {
-    let Ok(key) = values::parse(field, raw, &[]) else {
-        return Ok(None);
-    };
-    let sql = format!(
-        "SELECT t.id FROM {} t WHERE t.{} = ?1 AND t.deleted_at IS NULL AND {} LIMIT 2",
-        entity.name,
-        field.name,
-        store::visible_one(rights, entity, "t")
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let ids = stmt
-        .query_map([key], |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    match ids.as_slice() {
+    match matching(conn, entity, rights, field, raw)?.as_slice() {
         [] => Ok(None),
         [id] => Ok(Some(*id)),
         _ => Err(AppError::field(field.name, "ambiguous", json!({}))),
     }
+}
+
+/// A reference cell that names its record instead of giving its number (a contact's customer
+/// by the customer's name, as other systems export it) becomes the id of the one visible
+/// record of that name; a name nobody visible has, or several share, is the row's error.
+fn link_by_name(
+    conn: &Connection,
+    entity: &Entity,
+    rights: &Rights,
+    body: &mut Map<String, Value>,
+) -> Result<(), AppError> {
+    for field in entity.fields {
+        let Kind::Reference(target) = field.kind else {
+            continue;
+        };
+        let Some(name) = body.get(field.name).and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(target) = registry::find(target) else {
+            continue;
+        };
+        let Some(title) = target.field(target.title) else {
+            continue;
+        };
+        let params = json!({ "name": name });
+        let id = match matching(conn, target, rights, title, &json!(name))?.as_slice() {
+            [id] => *id,
+            [] => return Err(AppError::field(field.name, "unknown_name", params)),
+            _ => return Err(AppError::field(field.name, "name_shared", params)),
+        };
+        body.insert(field.name.to_string(), json!(id));
+    }
+    Ok(())
 }
 
 /// What happened to one row.
@@ -320,8 +365,9 @@ fn import_row(
     entity: &'static Entity,
     caller: &Caller,
     plan: &Plan,
-    body: Map<String, Value>,
+    mut body: Map<String, Value>,
 ) -> Result<Done, AppError> {
+    link_by_name(tx, entity, caller.rights, &mut body)?;
     let found = match plan.upsert {
         Some((_, field)) => match body.get(field.name) {
             Some(raw) => existing(tx, entity, caller.rights, field, raw)?,
