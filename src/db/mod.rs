@@ -154,6 +154,8 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StorageError> {
 
 /// Where a queued write's result arrives.
 type Answered<T> = tokio::sync::oneshot::Receiver<Result<T, AppError>>;
+/// Where the writer sends a request's outcome.
+type Reply<T> = tokio::sync::oneshot::Sender<Result<T, AppError>>;
 
 #[derive(Clone)]
 pub struct Db {
@@ -250,31 +252,36 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
     {
-        self.queue_write(f)?
+        self.queue_write(f, writer::job)?
             .await
             .map_err(|_| AppError::internal("the write transaction failed"))?
     }
 
     /// `write` for a thread of its own (a long job such as an import, whose steps queue
-    /// behind everyone's requests), waiting without an async executor. Never call it from one.
+    /// behind everyone's requests and commit on their own), waiting without an async
+    /// executor. Never call it from one.
     pub fn write_blocking<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
     {
-        self.queue_write(f)?
+        self.queue_write(f, writer::step)?
             .blocking_recv()
             .map_err(|_| AppError::internal("the write transaction failed"))?
     }
 
-    fn queue_write<T, F>(&self, f: F) -> Result<Answered<T>, AppError>
+    fn queue_write<T, F>(
+        &self,
+        f: F,
+        as_job: fn(F, Reply<T>) -> writer::Job,
+    ) -> Result<Answered<T>, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
     {
         let (reply, answered) = tokio::sync::oneshot::channel();
         self.write_queue
-            .send(writer::job(f, reply))
+            .send(as_job(f, reply))
             .map_err(|_| AppError::internal("the writer has stopped"))?;
         Ok(answered)
     }

@@ -24,7 +24,12 @@ const MOST_PER_COMMIT: usize = 32;
 type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 
 /// One write request: runs on the writer's connection inside the open transaction.
-pub type Job = Box<dyn FnOnce(&Connection) -> Answer + Send>;
+pub struct Job {
+    run: Box<dyn FnOnce(&Connection) -> Answer + Send>,
+    /// A step of a long job (an import's chunk, tens of milliseconds): it commits on its own,
+    /// so the requests queued behind it wait for it alone, not for the next step as well.
+    alone: bool,
+}
 
 /// How often the writer, when idle, looks for commits made by other processes.
 const LOOK_OUTSIDE_EVERY: Duration = Duration::from_secs(1);
@@ -51,11 +56,15 @@ pub fn start(
         .name("kehu-writer".into())
         .spawn(move || {
             let mut outside = OutsideCommits::default();
+            let mut held_back: Option<Job> = None;
             loop {
-                match jobs.recv_timeout(LOOK_OUTSIDE_EVERY) {
+                let next = held_back
+                    .take()
+                    .map_or_else(|| jobs.recv_timeout(LOOK_OUTSIDE_EVERY), Ok);
+                match next {
                     Ok(first) => {
-                        let mut batch = vec![first];
-                        batch.extend(jobs.try_iter().take(MOST_PER_COMMIT - 1));
+                        let (batch, after) = take_batch(first, &jobs);
+                        held_back = after;
                         // Counted before anyone is answered, so a request that reads right
                         // after its write never gets an answer remembered from before it.
                         let tell_memo = || memo.changed(&mut locked(&touched));
@@ -70,6 +79,24 @@ pub fn start(
             }
         })?;
     Ok(queue)
+}
+
+/// The jobs one commit runs: `first` and those waiting behind it, up to a job that must run
+/// alone (answered as the second value, for the next commit). A job that must run alone and
+/// comes first is the whole batch.
+fn take_batch(first: Job, jobs: &mpsc::Receiver<Job>) -> (Vec<Job>, Option<Job>) {
+    if first.alone {
+        return (vec![first], None);
+    }
+    let mut batch = vec![first];
+    while batch.len() < MOST_PER_COMMIT {
+        match jobs.try_recv() {
+            Ok(job) if job.alone => return (batch, Some(job)),
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    (batch, None)
 }
 
 /// `PRAGMA data_version` of the writer's connection, which changes only when another
@@ -99,7 +126,7 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
 {
-    Box::new(move |conn: &Connection| {
+    let run = Box::new(move |conn: &Connection| -> Answer {
         let outcome = in_savepoint(conn, f);
         Box::new(move |commit_failure: Option<&str>| {
             let answer = match (outcome, commit_failure) {
@@ -109,7 +136,20 @@ where
             // The request may have gone (client disconnected); its writes stand either way.
             let _ = reply.send(answer);
         })
-    })
+    });
+    Job { run, alone: false }
+}
+
+/// `job` for a step of a long job, committed on its own.
+pub fn step<T, F>(f: F, reply: tokio::sync::oneshot::Sender<Result<T, AppError>>) -> Job
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+{
+    Job {
+        alone: true,
+        ..job(f, reply)
+    }
 }
 
 /// Runs `batch` in one `BEGIN IMMEDIATE` transaction and answers each job after the commit
@@ -132,7 +172,7 @@ fn commit_together(conn: &Connection, batch: Vec<Job>, committed: impl FnOnce())
                 return;
             }
         }
-        answers.push(job(conn));
+        answers.push((job.run)(conn));
     }
     let failure = finish(conn);
     committed();
@@ -241,6 +281,37 @@ mod tests {
         assert_eq!(answers[3].as_ref().unwrap_err().code, "internal_error");
         assert_eq!(answers[4].as_ref().unwrap(), &5);
         assert_eq!(stored(&conn), vec![1, 5]);
+    }
+
+    #[test]
+    fn a_long_job_step_commits_alone() {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let mut replies = Vec::new();
+        for (v, long) in [
+            (1, false),
+            (2, false),
+            (3, true),
+            (4, false),
+            (5, true),
+            (6, true),
+        ] {
+            let (reply, answered) = tokio::sync::oneshot::channel();
+            let make = if long { step } else { job };
+            queue.send(make(insert(v), reply)).unwrap();
+            replies.push(answered);
+        }
+        let mut sizes = Vec::new();
+        let mut held_back = None;
+        while let Some(first) = held_back.take().or_else(|| jobs.try_recv().ok()) {
+            let (batch, after) = take_batch(first, &jobs);
+            sizes.push(batch.len());
+            held_back = after;
+        }
+        assert_eq!(
+            sizes,
+            [2, 1, 1, 1, 1],
+            "a step neither joins the requests before it nor takes those after"
+        );
     }
 
     #[test]
