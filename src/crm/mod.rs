@@ -7,6 +7,7 @@ pub mod customers;
 pub mod followups;
 pub mod inbox;
 pub mod leads;
+pub mod moving_in;
 pub mod office;
 pub mod opportunities;
 pub mod payments;
@@ -43,6 +44,7 @@ pub fn registry() -> Registry {
     Registry {
         entities: ENTITIES,
         company_created: &[pipelines::seed_default],
+        import_formats: moving_in::FORMATS,
     }
 }
 

@@ -9,6 +9,7 @@
 
 use super::bigrams;
 use super::descriptor::Entity;
+use super::import::formats::Format;
 use crate::i18n::Lang;
 use rusqlite::Connection;
 use std::sync::OnceLock;
@@ -22,6 +23,8 @@ pub struct Registry {
     /// access matrix and the roles page by being listed here.
     pub entities: &'static [&'static Entity],
     pub company_created: &'static [CompanyCreated],
+    /// The other systems' export files an import recognises.
+    pub import_formats: &'static [Format],
 }
 
 static INSTALLED: OnceLock<Registry> = OnceLock::new();
@@ -74,6 +77,11 @@ pub fn entities() -> &'static [&'static Entity] {
 /// `custom::schema`).
 pub fn find(name: &str) -> Option<&'static Entity> {
     entities().iter().copied().find(|e| e.name == name)
+}
+
+/// The export formats of other systems that imports recognise.
+pub fn import_formats() -> &'static [Format] {
+    installed().import_formats
 }
 
 /// Module names, as role permissions use them.

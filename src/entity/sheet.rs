@@ -1,4 +1,4 @@
-//! Reading an uploaded spreadsheet (CSV or XLSX) into a header row and text cells, and turning
+//! Reading an uploaded spreadsheet (CSV, XLSX or XLS) into a header row and text cells, and turning
 //! a cell into the JSON value a request would carry for a field. People import what they
 //! exported or typed in Excel, so cells take the forms people write: picklist labels in either
 //! language, colleagues by name, money in yuan with separators, dates as Excel stores them.
@@ -6,7 +6,7 @@
 use super::descriptor::{Field, Kind};
 use super::picklists::Choice;
 use crate::http::error::AppError;
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Data, Reader, Xls, Xlsx};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -33,13 +33,19 @@ fn unreadable(detail: impl std::fmt::Display) -> AppError {
 /// Reads CSV (UTF-8 with or without BOM, or GB18030 as Chinese Excel saves it) or XLSX.
 pub fn read(name: &str, bytes: &[u8]) -> Result<Sheet, AppError> {
     let is_zip = bytes.starts_with(b"PK\x03\x04");
-    let mut grid = if is_zip || name.to_lowercase().ends_with(".xlsx") {
-        xlsx_rows(bytes)?
+    let is_xls = bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    let mut grid = if is_xls {
+        workbook_rows::<Xls<_>>(bytes)?
+    } else if is_zip || name.to_lowercase().ends_with(".xlsx") {
+        workbook_rows::<Xlsx<_>>(bytes)?
     } else {
         csv_rows(bytes)?
     };
     if grid.is_empty() {
         return Err(AppError::field("file", "empty_file", json!({})));
+    }
+    if is_title_row(&grid) {
+        grid.remove(0);
     }
     let headers: Vec<String> = grid
         .remove(0)
@@ -104,9 +110,23 @@ fn csv_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, AppError> {
     Ok(rows)
 }
 
-fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, AppError> {
-    let mut book: Xlsx<_> =
-        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
+/// Whether the first row is a title above the header (one cell, as WukongCRM's exports and
+/// import templates have it: 客户信息), not the header itself.
+fn is_title_row(grid: &[(usize, Vec<String>)]) -> bool {
+    let filled = |row: &[String]| row.iter().filter(|c| !c.trim().is_empty()).count();
+    match grid {
+        [(_, first), (_, second), ..] => filled(first) == 1 && filled(second) > 1,
+        _ => false,
+    }
+}
+
+/// The first sheet of an XLSX workbook, or of an XLS one (Excel 97–2003, as WukongCRM exports).
+fn workbook_rows<'a, R>(bytes: &'a [u8]) -> Result<Vec<(usize, Vec<String>)>, AppError>
+where
+    R: Reader<Cursor<&'a [u8]>>,
+    R::Error: std::fmt::Display,
+{
+    let mut book: R = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
     let first = book
         .sheet_names()
         .first()

@@ -15,6 +15,7 @@ mod demo;
 mod http_basics;
 mod import;
 mod mail;
+mod moving_in;
 mod office;
 mod operations;
 mod organisation;

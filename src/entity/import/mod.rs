@@ -13,6 +13,7 @@
 //!   `DELETE /imports/{id}` moves the created records to the recycle bin and puts changed fields
 //!   back, leaving alone any record someone changed since.
 
+pub mod formats;
 mod job;
 
 pub use job::recover;
@@ -147,6 +148,10 @@ struct Plan {
     columns: Vec<(usize, Target)>,
     upsert: Option<(usize, &'static Field)>,
     confirm_duplicates: bool,
+    /// The other system's export the file is, whose picklist values are read as ours.
+    format: Option<&'static formats::Format>,
+    /// Per mapped column, the columns of the same field in the format that fill an empty cell.
+    stand_ins: HashMap<usize, Vec<usize>>,
 }
 
 fn importable(entity: &Entity, module: &ModuleRights, name: &str) -> Option<Target> {
@@ -203,10 +208,25 @@ fn plan(
         found
     });
     errors.into_result()?;
+    let format = formats::recognise(entity.name, &sheet.headers);
     Ok(Plan {
+        confirm_duplicates: upload.confirm_duplicates,
+        stand_ins: format.map_or_else(HashMap::new, |format| {
+            let mapped: Vec<usize> = columns.iter().map(|(i, _)| *i).collect();
+            mapped
+                .iter()
+                .map(|&i| {
+                    let others = format.stand_ins(&sheet.headers, i);
+                    (
+                        i,
+                        others.into_iter().filter(|o| !mapped.contains(o)).collect(),
+                    )
+                })
+                .collect()
+        }),
         columns,
         upsert,
-        confirm_duplicates: upload.confirm_duplicates,
+        format,
     })
 }
 
@@ -262,13 +282,22 @@ fn lookups(conn: &Connection, entity: &Entity) -> Result<Lookups, AppError> {
 /// The request body one row stands for.
 fn row_body(entity: &Entity, plan: &Plan, row: &[String], lookups: &Lookups) -> Map<String, Value> {
     let mut body = Map::new();
+    let cell_at = |index: usize| row.get(index).map(|c| c.trim()).unwrap_or_default();
     for (index, target) in &plan.columns {
-        let cell = row.get(*index).map(|c| c.trim()).unwrap_or_default();
+        let stand_ins = plan.stand_ins.get(index).into_iter().flatten();
+        let cell = std::iter::once(index)
+            .chain(stand_ins)
+            .map(|&i| cell_at(i))
+            .find(|c| !c.is_empty())
+            .unwrap_or_default();
         if cell.is_empty() {
             continue;
         }
         let value = match target {
-            Target::Field(field) => sheet::value(field, cell, lookups),
+            Target::Field(field) => {
+                let ours = plan.format.and_then(|f| f.value(field.name, cell));
+                sheet::value(field, ours.unwrap_or(cell), lookups)
+            }
             Target::Owner => lookups
                 .users
                 .get(cell)
@@ -656,14 +685,22 @@ fn suggested_mapping(
             .flat_map(|text| text.split(',').map(str::to_string).collect::<Vec<_>>())
             .collect()
     };
+    let format = formats::recognise(entity.name, &sheet.headers);
+    let known = |h: &str| format.and_then(|f| f.field_for(h, &sheet.headers));
+    // The format's columns first; a guess never takes a field another column already fills.
+    let mut taken: Vec<&str> = sheet.headers.iter().filter_map(|h| known(h)).collect();
     sheet
         .headers
         .iter()
         .map(|h| {
-            (
-                h.clone(),
-                json!(suggest(entity, module, h, (&label, &aliases)).unwrap_or("")),
-            )
+            let field = match known(h) {
+                Some(field) => Some(field).filter(|f| importable(entity, module, f).is_some()),
+                None => {
+                    suggest(entity, module, h, (&label, &aliases)).filter(|f| !taken.contains(f))
+                }
+            };
+            taken.extend(field);
+            (h.clone(), json!(field.unwrap_or("")))
         })
         .collect()
 }
@@ -699,6 +736,7 @@ pub async fn preview(
                 "sample": sheet.rows.iter().take(PREVIEW_ROWS).map(|(_, r)| r).collect::<Vec<_>>(),
                 "mapping": mapping,
                 "fields": fields,
+                "format": formats::recognise(entity.name, &sheet.headers).map(|f| f.system),
             }))
         })
         .await?;

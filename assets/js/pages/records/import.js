@@ -1,4 +1,5 @@
-// The import dialog of a list: choose a CSV or XLSX file, map its columns to fields (guessed
+// The import dialog of a list: choose a CSV, XLSX or XLS file (another CRM's export is
+// recognised and mapped for you), map its columns to fields (guessed
 // from the headers), check it (a dry run that lists every bad row and why), then import it and,
 // if it was a mistake, undo it. The upload shows as a bar; the server's work then runs on its
 // own (`wait=false`) and the bar follows it: rows done of total, rows per second, time left,
@@ -183,7 +184,7 @@ export function openImport(entity, { onDone, onClose } = {}) {
   const body = h('div', { class: 'import' });
   const view = { progress: progressBar(), status: h('div', { role: 'status', class: 'import-status' }) };
   const result = h('div', { class: 'import-result' });
-  const fileInput = h('input', { type: 'file', class: 'input', name: 'file', accept: '.csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' });
+  const fileInput = h('input', { type: 'file', class: 'input', name: 'file', accept: '.csv,.xlsx,.xls,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-excel' });
   const chooser = h('div', { class: 'field' }, h('label', {}, t('import.file')), fileInput, h('div', { class: 'hint' }, t('import.file_hint')));
   const dialog = openDialog(t('import.title', { entity: entity.label }), h('div', {}, chooser, view.progress.el, view.status, result, body));
   dialog.classList.add('dialog-wide');
@@ -246,6 +247,7 @@ export function openImport(entity, { onDone, onClose } = {}) {
     const check = h('button', { class: 'btn btn-primary', type: 'button' }, t('import.check'));
     check.addEventListener('click', () => start(file, options(), true, check));
     mount(body,
+      preview.format ? h('div', { class: 'banner banner-ok' }, t('import.recognised', { system: t(`import_format.${preview.format}`) })) : null,
       h('p', { class: 'muted' }, t('import.rows_found', { rows: formatNumber(preview.rows) })),
       mapping.el,
       h('div', { class: 'import-options' },

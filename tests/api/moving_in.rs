@@ -1,0 +1,148 @@
+//! Moving in from another CRM: its export files (hand-written samples of each format's
+//! published columns, in `tests/fixtures/moving-in`) are recognised from their headers, mapped
+//! without asking, their picklist values read as ours, owners matched by name and records
+//! linked across the files by name.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/moving-in")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Previews the file (which must be recognised as `system`'s), then imports it with the
+/// mapping the preview offered, untouched; answers the import's report.
+fn move_in(browser: &Browser, entity: &str, file: &str, system: &str) -> Value {
+    let preview = browser.upload(
+        &format!("/api/v1/{entity}/import/preview"),
+        file_form(file, fixture(file)),
+    );
+    assert_eq!(preview.status, 200, "{file}: {}", preview.text);
+    assert_eq!(preview.body["format"], system, "{file}: {}", preview.text);
+    let form = file_form(file, fixture(file)).text("mapping", preview.body["mapping"].to_string());
+    let report = browser.upload(&format!("/api/v1/{entity}/import"), form);
+    assert_eq!(report.status, 200, "{file}: {}", report.text);
+    assert_eq!(report.body["error_count"], 0, "{file}: {}", report.text);
+    report.body
+}
+
+fn rows(app: &TestApp, sql: &str) -> Vec<Vec<String>> {
+    let conn = app.sql();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let width = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..width)
+            .map(|i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default))
+            .collect()
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// A company leaving WukongCRM brings its customer export (11.0, .xls), its contacts (9.0,
+/// .xls with a title row above the header), its opportunities and a contract (9.0 PHP, CSV):
+/// every record arrives linked, owned by the colleague the file names, with our picklist values.
+#[test]
+fn a_wukongcrm_company_moves_in() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let made = admin.post("/api/v1/users", json!({"username": "li", "password": EMPLOYEE_PASSWORD, "display_name": "李销售", "role_ids": []}));
+    assert_eq!(made.status, 201, "{}", made.text);
+
+    let customers = move_in(&admin, "customers", "wukong-11-客户信息.xls", "wukong");
+    assert_eq!(customers["created"], 3, "{customers}");
+    let contacts = move_in(&admin, "contacts", "wukong-9-contacts.xls", "wukong");
+    assert_eq!(contacts["created"], 3, "{contacts}");
+    let deals = move_in(
+        &admin,
+        "opportunities",
+        "wukong-php-5kcrm_business_20261201.csv",
+        "wukong",
+    );
+    assert_eq!(deals["created"], 2, "{deals}");
+    let contract = move_in(
+        &admin,
+        "contracts",
+        "wukong-php-5kcrm_contract_20261201.csv",
+        "wukong",
+    );
+    assert_eq!(contract["created"], 1, "{contract}");
+
+    let expected_customers = [
+        [
+            "杭州青山机械有限公司",
+            "A",
+            "manufacturing",
+            "referral",
+            "0571-88886666",
+            "李销售",
+        ],
+        [
+            "宁波海润金融服务有限公司",
+            "B",
+            "finance",
+            "advertising",
+            "0574-87654321",
+            "王经理",
+        ],
+        [
+            "苏州云帆软件有限公司",
+            "C",
+            "it",
+            "cold_call",
+            "13700002222",
+            "李销售",
+        ],
+    ];
+    assert_eq!(
+        rows(&app, "SELECT c.name, c.level, c.industry, c.source, c.phone, u.display_name FROM customers c JOIN users u ON u.id = c.owner_id ORDER BY c.id"),
+        expected_customers.map(|r| r.map(String::from).to_vec())
+    );
+    let expected_contacts = [
+        ["张伟", "杭州青山机械有限公司", "采购总监", "1"],
+        ["刘芳", "宁波海润金融服务有限公司", "行政经理", "0"],
+        ["陈杰", "苏州云帆软件有限公司", "CTO", "1"],
+    ];
+    assert_eq!(
+        rows(&app, "SELECT p.name, c.name, p.title, CAST(p.decision_maker AS TEXT) FROM contacts p JOIN customers c ON c.id = p.customer_id ORDER BY p.id"),
+        expected_contacts.map(|r| r.map(String::from).to_vec())
+    );
+    assert_eq!(
+        rows(&app, "SELECT o.name, c.name, CAST(o.amount AS TEXT), o.expected_close FROM opportunities o JOIN customers c ON c.id = o.customer_id ORDER BY o.id"),
+        [
+            ["青山机械 2027 年度设备采购", "杭州青山机械有限公司", "128000000", "2027-01-31"],
+            ["海润金融 OA 升级", "宁波海润金融服务有限公司", "36000000", "2027-03-15"],
+        ]
+        .map(|r| r.map(String::from).to_vec())
+    );
+    assert_eq!(
+        rows(&app, "SELECT k.number, c.name, o.name, p.name, k.signed_on, k.ends_on FROM contracts k JOIN customers c ON c.id = k.customer_id
+                    JOIN opportunities o ON o.id = k.opportunity_id JOIN contacts p ON p.id = k.contact_id"),
+        [["HT-2026-0158", "杭州青山机械有限公司", "青山机械 2027 年度设备采购", "张伟", "2026-11-25", "2027-11-30"].map(String::from).to_vec()]
+    );
+}
+
+/// The account exports of EspoCRM, SuiteCRM and Salesforce are recognised too: their columns
+/// land in our fields and their industries in ours.
+#[test]
+fn account_exports_of_other_systems_are_recognised() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    move_in(&admin, "customers", "espocrm-Account.csv", "espocrm");
+    move_in(&admin, "customers", "suitecrm-Accounts.csv", "suitecrm");
+    move_in(&admin, "customers", "salesforce-Account.csv", "salesforce");
+    assert_eq!(
+        rows(&app, "SELECT name, industry, coalesce(phone, ''), coalesce(region, ''), coalesce(email, '') FROM customers ORDER BY id"),
+        [
+            ["Northwind Traders", "retail", "+86 21 5555 0101", "Shanghai", "info@northwind.example"],
+            ["Contoso Bank", "finance", "", "Beijing", ""],
+            ["Fabrikam Machinery", "manufacturing", "021-6666-0000", "Shanghai", "sales@fabrikam.example"],
+            ["Tailspin Toys", "it", "0755-8888-1234", "Shenzhen", ""],
+        ]
+        .map(|r| r.map(String::from).to_vec())
+    );
+}
