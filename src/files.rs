@@ -123,7 +123,7 @@ fn translations() -> Result<Translations, Failure> {
 pub struct ImportArgs {
     /// The module: customers, contacts or followups
     entity: String,
-    /// The CSV (UTF-8 or GB18030) or XLSX file
+    /// The CSV (UTF-8 or GB18030), XLSX or XLS file
     file: PathBuf,
     /// The user who imports (their rights apply; records are theirs unless a column says)
     #[arg(long = "as", value_name = "USERNAME")]
@@ -137,6 +137,9 @@ pub struct ImportArgs {
     /// Import rows the duplicate check flags
     #[arg(long)]
     confirm_duplicates: bool,
+    /// Add the file's values that are no option of their picklist as new options (administrators)
+    #[arg(long)]
+    add_options: bool,
     /// Check every row and report, write nothing
     #[arg(long)]
     dry_run: bool,
@@ -158,6 +161,7 @@ pub fn run_import(conn: &mut Connection, args: ImportArgs) -> Result<(), Failure
         mapping: args.mapping,
         upsert_key: args.upsert_key,
         confirm_duplicates: args.confirm_duplicates,
+        add_options: args.add_options,
     };
     let progress = ProgressLine::new("importing");
     let (rights, actor, _) = acting_user(conn, &args.user)?;

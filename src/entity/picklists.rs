@@ -9,6 +9,7 @@ use super::descriptor::{Entity, Kind};
 use super::registry;
 use crate::audit;
 use crate::auth::session::Admin;
+use crate::db::Cached;
 use crate::http::error::{AppError, FieldErrors};
 use crate::http::input::Body;
 use crate::http::state::AppState;
@@ -133,6 +134,51 @@ pub fn active_values(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     options.sort_unstable();
     Ok(options.into_iter().map(|(_, value)| value).collect())
+}
+
+/// Adds the `values` a field does not have as options of it yet, labelled as written and after
+/// the others: another system's values an import was told to keep.
+pub fn add_missing(
+    conn: &Connection,
+    entity: &str,
+    field: &str,
+    values: &[String],
+) -> rusqlite::Result<()> {
+    for value in values {
+        conn.run(
+            "INSERT OR IGNORE INTO picklist_options (entity, field, value, label_zh, label_en, position, active)
+             SELECT ?1, ?2, ?3, ?3, ?3, coalesce(max(position), 0) + 1, 1
+               FROM picklist_options WHERE entity = ?1 AND field = ?2",
+            params![entity, field, value],
+        )?;
+    }
+    Ok(())
+}
+
+/// Removes the options among `values` that no live record holds: what a failed import added.
+pub fn remove_unused(
+    conn: &Connection,
+    entity: &Entity,
+    field: &str,
+    values: &[String],
+) -> rusqlite::Result<()> {
+    let Some(column) = entity.field(field).map(|f| f.column("t")) else {
+        return Ok(());
+    };
+    let used = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} t WHERE t.deleted_at IS NULL AND ({column} = ?1
+            OR (json_valid({column}) AND EXISTS (SELECT 1 FROM json_each({column}) j WHERE j.value = ?1))))",
+        entity.name
+    );
+    for value in values {
+        if !conn.query_row(&used, [value], |r| r.get::<_, bool>(0))? {
+            conn.execute(
+                "DELETE FROM picklist_options WHERE entity = ?1 AND field = ?2 AND value = ?3",
+                params![entity.name, field, value],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn options(conn: &Connection, entity: &str, field: &str) -> rusqlite::Result<Vec<Choice>> {

@@ -146,3 +146,88 @@ fn account_exports_of_other_systems_are_recognised() {
         .map(|r| r.map(String::from).to_vec())
     );
 }
+
+fn option_count(app: &TestApp, value: &str) -> i64 {
+    app.sql()
+        .query_row(
+            "SELECT count(*) FROM picklist_options WHERE value = ?1",
+            [value],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Another system's values that are none of ours are listed by the check; an administrator may
+/// have them added as options (a check then passes and forgets them, an import keeps them, a
+/// failed import takes them back); nobody else may.
+#[test]
+fn unknown_picklist_values_are_offered_as_new_options() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    let file = "客户名称,客户级别,客户行业,客户来源,负责人\n\
+                青岛远洋物流有限公司,A（重点客户）,运输/物流,促销,王经理\n\
+                济南泉城地产有限公司,B（普通客户）,房地产,电话咨询,王经理\n\
+                烟台海岸地产有限公司,C（非优先客户）,房地产,转介绍,王经理\n";
+    let send = |who: &Browser, dry_run: bool, body: &str, add: bool| {
+        let mut form = file_form("客户信息.csv", body.as_bytes().to_vec());
+        if add {
+            form = form.text("add_options", "true");
+        }
+        who.upload(&format!("/api/v1/customers/import?dry_run={dry_run}"), form)
+    };
+    let checked = send(&admin, true, file, false);
+    assert_eq!(checked.body["error_count"], 3, "{}", checked.text);
+    assert_eq!(
+        checked.body["unknown_options"],
+        json!([{"field": "industry", "values": ["运输/物流", "房地产"]}, {"field": "source", "values": ["促销", "电话咨询"]}])
+    );
+
+    let role = create_role(
+        &admin,
+        "导入员",
+        &["customers"],
+        &["view", "create", "import"],
+        "own",
+    );
+    create_user_with_roles(&admin, "rep", None, &[role]);
+    let refused = send(&app.signed_in("rep"), true, file, true);
+    assert_eq!(
+        refused.error_code(),
+        "validation_failed",
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["error"]["field_codes"]["add_options"],
+        "admin_only"
+    );
+
+    let passes = send(&admin, true, file, true);
+    assert_eq!(passes.body["error_count"], 0, "{}", passes.text);
+    assert_eq!(option_count(&app, "房地产"), 0, "a check adds nothing");
+
+    // A failed import takes back the options its first chunks added and kept.
+    let filler: String = (0..1_500)
+        .map(|i| format!("填充客户{i},A（重点客户）,房地产,促销,王经理\n"))
+        .collect();
+    let failing = format!("{file}{filler},B（普通客户）,房地产,促销,王经理\n");
+    let failed = send(&admin, false, &failing, true);
+    assert_eq!(failed.body["state"], "failed", "{}", failed.text);
+    assert_eq!(option_count(&app, "房地产"), 0, "{}", failed.text);
+
+    let imported = send(&admin, false, file, true);
+    assert_eq!(imported.body["created"], 3, "{}", imported.text);
+    assert_eq!(imported.body["options_added"], true);
+    for value in ["运输/物流", "房地产", "促销", "电话咨询"] {
+        assert_eq!(option_count(&app, value), 1, "{value}");
+    }
+    let sources: Vec<String> = app
+        .sql()
+        .prepare("SELECT source FROM customers WHERE deleted_at IS NULL ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(sources, ["促销", "电话咨询", "referral"]);
+}

@@ -11,11 +11,12 @@
 //! through the batch, as `DELETE /imports/{id}` would. A cancel ends the same way. A server
 //! stopped mid-import finishes the undo when it starts again (`recover`).
 
-use super::{import_row, lookups, row_body, row_errors, undo_record, Done, Plan};
+use super::{import_row, lookups, row_body, row_errors, undo_record, Done, Plan, Unknown};
 use crate::access::Rights;
 use crate::audit::{self, Actor};
 use crate::db::{savepoint, Db};
 use crate::entity::descriptor::Entity;
+use crate::entity::picklists;
 use crate::entity::registry;
 use crate::entity::sheet::{Lookups, Sheet};
 use crate::entity::store::Caller;
@@ -89,6 +90,8 @@ pub(super) struct Job {
     plan: Plan,
     dry_run: bool,
     translate: Translate,
+    unknown_options: Unknown,
+    add_options: bool,
 }
 
 /// What a job is started from, once its file is read and its mapping planned.
@@ -99,6 +102,9 @@ pub(super) struct Start {
     pub plan: Plan,
     pub dry_run: bool,
     pub translate: Translate,
+    /// The file's picklist values that are no option yet, which `add_options` makes options.
+    pub unknown_options: Unknown,
+    pub add_options: bool,
 }
 
 /// Records the job's batch (state `running`) as the caller.
@@ -129,6 +135,8 @@ pub(super) fn start(tx: &Connection, caller: &Caller, start: Start) -> Result<Jo
         plan: start.plan,
         dry_run: start.dry_run,
         translate: start.translate,
+        unknown_options: start.unknown_options,
+        add_options: start.add_options,
     })
 }
 
@@ -180,6 +188,12 @@ fn run_chunk(
         next: from,
         ..Chunk::default()
     };
+    // In every chunk, and kept with it: a dry run checks the file as it would import.
+    if job.add_options {
+        for (field, values) in &job.unknown_options {
+            picklists::add_missing(tx, job.entity.name, field, values)?;
+        }
+    }
     for (number, row) in job.sheet.rows[from..].iter().take(CHUNK_ROWS) {
         let body = row_body(job.entity, &job.plan, row, lookups);
         let import = || import_row(tx, job.entity, caller, &job.plan, body);
@@ -375,8 +389,22 @@ fn end(
 ) -> Result<Value, AppError> {
     if ending != Ending::Done && !job.dry_run {
         undo_all(writer, job.id, &job.actor)?;
+        if job.add_options {
+            let shared = job.clone();
+            writer.write(move |tx| {
+                for (field, values) in &shared.unknown_options {
+                    picklists::remove_unused(tx, shared.entity, field, values)?;
+                }
+                Ok(())
+            })?;
+        }
     }
     let kept = ending == Ending::Done && !job.dry_run;
+    let unknown: Vec<Value> = job
+        .unknown_options
+        .iter()
+        .map(|(field, values)| json!({ "field": field, "values": values }))
+        .collect();
     let report = json!({
         "id": job.id,
         "batch_id": kept.then_some(job.id),
@@ -389,6 +417,8 @@ fn end(
         "would_update": tally.would_update,
         "error_count": tally.error_count,
         "errors": tally.errors,
+        "unknown_options": unknown,
+        "options_added": kept && job.add_options,
     });
     let shared = job.clone();
     let stored = report.clone();

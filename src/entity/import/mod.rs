@@ -65,6 +65,8 @@ pub struct Upload {
     pub mapping: Option<String>,
     pub upsert_key: Option<String>,
     pub confirm_duplicates: bool,
+    /// Whether the file's values that are no option of their picklist become options.
+    pub add_options: bool,
 }
 
 /// The bytes of one multipart part, refused with `file_too_large` on `name` past `limit`.
@@ -118,6 +120,7 @@ async fn read_upload(mut payload: Multipart) -> Result<Upload, AppError> {
             "mapping" => upload.mapping = Some(text()),
             "upsert_key" => upload.upsert_key = Some(text()).filter(|k| !k.is_empty()),
             "confirm_duplicates" => upload.confirm_duplicates = text() == "true",
+            "add_options" => upload.add_options = text() == "true",
             _ => return Err(AppError::field(&name, "unknown_field", json!({}))),
         }
     }
@@ -383,6 +386,9 @@ fn link_by_name(
     Ok(())
 }
 
+/// Per picklist field, values of a file that are none of its options.
+type Unknown = Vec<(&'static str, Vec<String>)>;
+
 /// What happened to one row.
 enum Done {
     Created(i64, i64),
@@ -500,6 +506,10 @@ fn prepare(
     let module = caller.rights.require(entity.name, Action::Import)?;
     let entity = super::custom::schema(tx, entity)?;
     let plan = plan(entity, &module, &sheet, &upload)?;
+    if upload.add_options && !caller.rights.is_admin {
+        return Err(AppError::field("add_options", "admin_only", json!({})));
+    }
+    let unknown_options = unknown_options(entity, &plan, &sheet, &lookups(tx, entity)?);
     let start = job::Start {
         entity,
         file_name: upload.file_name,
@@ -507,8 +517,51 @@ fn prepare(
         plan,
         dry_run,
         translate,
+        unknown_options,
+        add_options: upload.add_options,
     };
     job::start(tx, caller, start)
+}
+
+/// Values listed per field at most, however many the file holds.
+const MAX_UNKNOWN_OPTIONS: usize = 50;
+
+/// The file's values of each picklist column that are no active option of the field (read as
+/// a row is: the format's translation, labels in either language), in the file's order.
+fn unknown_options(entity: &Entity, plan: &Plan, sheet: &Sheet, lookups: &Lookups) -> Unknown {
+    let mut unknown: Unknown = plan
+        .columns
+        .iter()
+        .filter_map(|(_, target)| match target {
+            Target::Field(f) if matches!(f.kind, Kind::Picklist | Kind::MultiPicklist) => {
+                Some((f.name, Vec::new()))
+            }
+            _ => None,
+        })
+        .collect();
+    if unknown.is_empty() {
+        return unknown;
+    }
+    for (_, row) in &sheet.rows {
+        let body = row_body(entity, plan, row, lookups);
+        for (field, values) in &mut unknown {
+            let cells: Vec<&str> = match body.get(*field) {
+                Some(Value::String(one)) => vec![one.as_str()],
+                Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            let options = lookups.options.get(*field);
+            for cell in cells {
+                let known = options.is_some_and(|o| o.iter().any(|c| c.value == cell));
+                let new = !known && !values.iter().any(|v| v == cell);
+                if new && values.len() < MAX_UNKNOWN_OPTIONS && cell.chars().count() <= 100 {
+                    values.push(cell.to_string());
+                }
+            }
+        }
+    }
+    unknown.retain(|(_, values)| !values.is_empty());
+    unknown
 }
 
 /// An upload without a mapping gets the one the preview would suggest, from the headers (the
@@ -817,7 +870,7 @@ async fn batch_status(state: &AppState, user: CurrentUser, id: i64) -> Result<Va
                 .optional()?;
             let (mut status, report) = found.ok_or_else(AppError::not_found)?;
             if let Some(report) = report.and_then(|r| serde_json::from_str::<Value>(&r).ok()) {
-                for key in ["errors", "would_create", "would_update", "batch_id"] {
+                for key in ["errors", "would_create", "would_update", "batch_id", "unknown_options", "options_added"] {
                     status[key] = report[key].clone();
                 }
             }

@@ -8,7 +8,7 @@
 import { api, upload } from '../../api.js';
 import { h, icon, mount } from '../../dom.js';
 import { t } from '../../i18n.js';
-import { formatNumber } from '../../format.js';
+import { formatList, formatNumber } from '../../format.js';
 import { session } from '../../session.js';
 import { errorText, openDialog, table, toast } from '../../ui.js';
 import { labelOf } from '../../meta.js';
@@ -99,6 +99,7 @@ async function send(entity, file, options, dryRun, view) {
   form.append('mapping', JSON.stringify(options.mapping));
   if (options.upsertKey) form.append('upsert_key', options.upsertKey);
   if (options.confirmDuplicates) form.append('confirm_duplicates', 'true');
+  if (options.addOptions) form.append('add_options', 'true');
   view.progress.show(0);
   let started;
   try {
@@ -263,6 +264,7 @@ export function openImport(entity, { onDone, onClose } = {}) {
     } else if (ended.error_count > 0) {
       mount(result,
         h('div', { class: 'banner banner-error' }, t('import.has_errors', { count: formatNumber(ended.error_count) })),
+        newOptions(ended, file, options),
         h('p', { class: 'muted' }, t('import.all_or_nothing')),
         errorsTable(entity, ended));
     } else if (ended.state === 'failed') {
@@ -273,6 +275,21 @@ export function openImport(entity, { onDone, onClose } = {}) {
       drawDone(ended);
       onDone?.();
     }
+  }
+
+  /**
+   * The file's values that are no option of their picklist (another system's, such as its
+   * sources), with the offer to an administrator to add them and check again.
+   */
+  function newOptions(report, file, options) {
+    const unknown = report.unknown_options || [];
+    if (!unknown.length || !session.user.is_admin || !file || options.addOptions) return null;
+    const add = h('button', { class: 'btn btn-primary', type: 'button' }, icon('plus'), t('import.add_options'));
+    add.addEventListener('click', () => start(file, { ...options, addOptions: true }, true, add));
+    return h('div', { class: 'import-new-options' },
+      h('p', {}, t('import.unknown_options')),
+      h('ul', {}, unknown.map((u) => h('li', {}, t('import.unknown_values', { field: labelOf(entity, u.field), values: formatList(u.values) })))),
+      h('div', { class: 'form-actions' }, add));
   }
 
   function drawChecked(report, file, options) {
