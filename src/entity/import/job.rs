@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 const CHUNK_ROWS: usize = 1000;
 /// How long a chunk runs before it stops early: what another person's save waits at most
 /// behind an import, on top of its own commit.
-const CHUNK_TIME: Duration = Duration::from_millis(40);
+const CHUNK_TIME: Duration = Duration::from_millis(25);
 /// Bad rows kept in a report; the count is always complete.
 const MAX_REPORTED_ERRORS: usize = 500;
 /// Finished dry runs are kept this long for `GET /imports/{id}`, then forgotten.
