@@ -137,6 +137,9 @@ pub struct ImportArgs {
     /// Import rows the duplicate check flags
     #[arg(long)]
     confirm_duplicates: bool,
+    /// Leave out the rows the duplicate check flags instead of refusing the file
+    #[arg(long, conflicts_with = "confirm_duplicates")]
+    skip_duplicates: bool,
     /// Add the file's values that are no option of their picklist as new options (administrators)
     #[arg(long)]
     add_options: bool,
@@ -161,6 +164,7 @@ pub fn run_import(conn: &mut Connection, args: ImportArgs) -> Result<(), Failure
         mapping: args.mapping,
         upsert_key: args.upsert_key,
         confirm_duplicates: args.confirm_duplicates,
+        skip_duplicates: args.skip_duplicates,
         add_options: args.add_options,
     };
     let progress = ProgressLine::new("importing");
@@ -193,17 +197,19 @@ fn print_import_report(report: &Value) -> Result<(), Failure> {
     }
     if report["dry_run"] == true {
         println!(
-            "dry run: {} rows would create {} and update {} records; nothing was written",
+            "dry run: {} rows would create {} and update {} records, {} duplicates left out; nothing was written",
             count("rows"),
             count("would_create"),
-            count("would_update")
+            count("would_update"),
+            count("skipped")
         );
     } else {
         println!(
-            "imported {} rows: {} created, {} updated (batch {})",
+            "imported {} rows: {} created, {} updated, {} duplicates left out (batch {})",
             count("rows"),
             count("created"),
             count("updated"),
+            count("skipped"),
             report["batch_id"]
         );
     }

@@ -231,3 +231,71 @@ fn unknown_picklist_values_are_offered_as_new_options() {
         .unwrap();
     assert_eq!(sources, ["促销", "电话咨询", "referral"]);
 }
+
+/// Duplicates on the way in: a file that repeats customers the company has (by name, phone
+/// digits or email), and one of its own rows, can leave them out; the check says how many and
+/// which; asking to skip and to import them anyway at once is refused.
+#[test]
+fn duplicates_can_be_left_out() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    for body in [
+        json!({"name": "已有甲公司"}),
+        json!({"name": "已有乙公司", "phone": "0571-8888 1234"}),
+    ] {
+        assert_eq!(admin.post("/api/v1/customers", body).status, 201);
+    }
+    let file =
+        "客户名称,电话\n已有甲公司,\n新丙公司,\n新丁公司,057188881234\n新戊公司,\n新丙公司,\n";
+    let send = |dry_run: bool, parts: &[(&str, &str)]| {
+        let mut form = file_form("dups.csv", file.as_bytes().to_vec()).text(
+            "mapping",
+            json!({"客户名称": "name", "电话": "phone"}).to_string(),
+        );
+        for (name, value) in parts {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        admin.upload(&format!("/api/v1/customers/import?dry_run={dry_run}"), form)
+    };
+    let refused = send(true, &[]);
+    assert_eq!(refused.body["error_count"], 3, "{}", refused.text);
+
+    let checked = send(true, &[("skip_duplicates", "true")]);
+    assert_eq!(checked.body["error_count"], 0, "{}", checked.text);
+    assert_eq!(checked.body["skipped"], 3);
+    assert_eq!(checked.body["would_create"], 2);
+    let rows: Vec<&Value> = checked.body["skipped_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["row"])
+        .collect();
+    assert_eq!(rows, [&json!(2), &json!(4), &json!(6)]);
+    assert_eq!(
+        checked.body["skipped_rows"][1]["duplicate_of"]["name"],
+        "已有乙公司"
+    );
+
+    let imported = send(false, &[("skip_duplicates", "true")]);
+    assert_eq!(imported.body["created"], 2, "{}", imported.text);
+    assert_eq!(imported.body["skipped"], 3);
+    let names: Vec<String> = app
+        .sql()
+        .prepare("SELECT name FROM customers ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(names, ["已有甲公司", "已有乙公司", "新丙公司", "新戊公司"]);
+
+    let both = send(
+        true,
+        &[("skip_duplicates", "true"), ("confirm_duplicates", "true")],
+    );
+    assert_eq!(
+        both.body["error"]["field_codes"]["skip_duplicates"], "invalid",
+        "{}",
+        both.text
+    );
+}

@@ -204,9 +204,14 @@ fn run_chunk(
         match result {
             Ok(done) => chunk.done.push(done),
             Err(error) if error.status == StatusCode::INTERNAL_SERVER_ERROR => return Err(error),
+            // Straight, the refused row may have written part of itself: run again carefully.
             Err(_) if pace == Pace::Straight => {
                 chunk.error_count += 1;
                 break;
+            }
+            Err(error) if job.plan.skip_duplicates && error.code == "duplicate" => {
+                let matched = error.current.clone().unwrap_or(Value::Null);
+                chunk.done.push(Done::Skipped(*number, matched));
             }
             Err(error) => {
                 chunk.error_count += 1;
@@ -291,6 +296,7 @@ fn remember(tx: &Connection, batch: i64, done: &[Done]) -> Result<(i64, i64), Ap
                 updated += 1;
                 insert.execute(params![batch, id, "updated", version, before.to_string()])?
             }
+            Done::Skipped(..) => 0,
         };
     }
     Ok((created, updated))
@@ -303,6 +309,8 @@ struct Tally {
     would_update: usize,
     errors: Vec<Value>,
     error_count: usize,
+    skipped: usize,
+    skipped_rows: Vec<Value>,
 }
 
 impl Tally {
@@ -311,6 +319,13 @@ impl Tally {
             match done {
                 Done::Created(..) => self.would_create += 1,
                 Done::Updated(..) => self.would_update += 1,
+                Done::Skipped(row, matched) => {
+                    self.skipped += 1;
+                    if self.skipped_rows.len() < MAX_REPORTED_ERRORS {
+                        self.skipped_rows
+                            .push(json!({ "row": row, "duplicate_of": matched }));
+                    }
+                }
             }
         }
         self.error_count += chunk.error_count;
@@ -418,6 +433,8 @@ fn end(
         "error_count": tally.error_count,
         "errors": tally.errors,
         "unknown_options": unknown,
+        "skipped": tally.skipped,
+        "skipped_rows": tally.skipped_rows,
         "options_added": kept && job.add_options,
     });
     let shared = job.clone();

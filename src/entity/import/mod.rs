@@ -65,6 +65,8 @@ pub struct Upload {
     pub mapping: Option<String>,
     pub upsert_key: Option<String>,
     pub confirm_duplicates: bool,
+    /// Whether a row the duplicate check refuses is left out rather than a bad row.
+    pub skip_duplicates: bool,
     /// Whether the file's values that are no option of their picklist become options.
     pub add_options: bool,
 }
@@ -120,6 +122,7 @@ async fn read_upload(mut payload: Multipart) -> Result<Upload, AppError> {
             "mapping" => upload.mapping = Some(text()),
             "upsert_key" => upload.upsert_key = Some(text()).filter(|k| !k.is_empty()),
             "confirm_duplicates" => upload.confirm_duplicates = text() == "true",
+            "skip_duplicates" => upload.skip_duplicates = text() == "true",
             "add_options" => upload.add_options = text() == "true",
             _ => return Err(AppError::field(&name, "unknown_field", json!({}))),
         }
@@ -151,6 +154,7 @@ struct Plan {
     columns: Vec<(usize, Target)>,
     upsert: Option<(usize, &'static Field)>,
     confirm_duplicates: bool,
+    skip_duplicates: bool,
     /// The other system's export the file is, whose picklist values are read as ours.
     format: Option<&'static formats::Format>,
     /// Per mapped column, the columns of the same field in the format that fill an empty cell.
@@ -210,10 +214,14 @@ fn plan(
         }
         found
     });
+    if upload.skip_duplicates && upload.confirm_duplicates {
+        errors.add("skip_duplicates", "invalid", json!({}));
+    }
     errors.into_result()?;
     let format = formats::recognise(entity.name, &sheet.headers);
     Ok(Plan {
         confirm_duplicates: upload.confirm_duplicates,
+        skip_duplicates: upload.skip_duplicates,
         stand_ins: format.map_or_else(HashMap::new, |format| {
             let mapped: Vec<usize> = columns.iter().map(|(i, _)| *i).collect();
             mapped
@@ -393,6 +401,8 @@ type Unknown = Vec<(&'static str, Vec<String>)>;
 enum Done {
     Created(i64, i64),
     Updated(i64, i64, Value),
+    /// A duplicate left out: the row's number and the record it duplicates, if visible.
+    Skipped(usize, Value),
 }
 
 fn import_row(
@@ -870,7 +880,7 @@ async fn batch_status(state: &AppState, user: CurrentUser, id: i64) -> Result<Va
                 .optional()?;
             let (mut status, report) = found.ok_or_else(AppError::not_found)?;
             if let Some(report) = report.and_then(|r| serde_json::from_str::<Value>(&r).ok()) {
-                for key in ["errors", "would_create", "would_update", "batch_id", "unknown_options", "options_added"] {
+                for key in ["errors", "would_create", "would_update", "batch_id", "unknown_options", "options_added", "skipped", "skipped_rows"] {
                     status[key] = report[key].clone();
                 }
             }

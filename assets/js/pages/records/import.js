@@ -98,7 +98,8 @@ async function send(entity, file, options, dryRun, view) {
   form.append('file', file);
   form.append('mapping', JSON.stringify(options.mapping));
   if (options.upsertKey) form.append('upsert_key', options.upsertKey);
-  if (options.confirmDuplicates) form.append('confirm_duplicates', 'true');
+  if (options.duplicates === 'create') form.append('confirm_duplicates', 'true');
+  if (options.duplicates === 'skip') form.append('skip_duplicates', 'true');
   if (options.addOptions) form.append('add_options', 'true');
   view.progress.show(0);
   let started;
@@ -243,8 +244,9 @@ export function openImport(entity, { onDone, onClose } = {}) {
     const mapping = mappingTable(entity, preview);
     const upsert = h('select', { class: 'input', name: 'upsert_key' }, h('option', { value: '' }, t('import.upsert_none')),
       preview.fields.filter((n) => ['name', 'phone', 'email', 'title'].includes(n)).map((n) => h('option', { value: n }, labelOf(entity, n))));
-    const duplicates = h('input', { type: 'checkbox', name: 'confirm_duplicates' });
-    const options = () => ({ mapping: mapping.mapping(), upsertKey: upsert.value, confirmDuplicates: duplicates.checked });
+    const duplicates = h('select', { class: 'input', name: 'duplicates' },
+      ['refuse', 'skip', 'create'].map((choice) => h('option', { value: choice }, t(`import.duplicates_${choice}`))));
+    const options = () => ({ mapping: mapping.mapping(), upsertKey: upsert.value, duplicates: duplicates.value });
     const check = h('button', { class: 'btn btn-primary', type: 'button' }, t('import.check'));
     check.addEventListener('click', () => start(file, options(), true, check));
     mount(body,
@@ -253,7 +255,7 @@ export function openImport(entity, { onDone, onClose } = {}) {
       mapping.el,
       h('div', { class: 'import-options' },
         h('div', { class: 'field' }, h('label', {}, t('import.upsert_key')), upsert, h('div', { class: 'hint' }, t('import.upsert_hint'))),
-        h('label', { class: 'check' }, duplicates, h('span', {}, t('import.confirm_duplicates')))),
+        h('div', { class: 'field' }, h('label', {}, t('import.duplicates')), duplicates)),
       h('div', { class: 'form-actions' }, check));
   }
 
@@ -293,7 +295,8 @@ export function openImport(entity, { onDone, onClose } = {}) {
   }
 
   function drawChecked(report, file, options) {
-    const summary = t('import.would', { rows: formatNumber(report.rows), create: formatNumber(report.would_create), update: formatNumber(report.would_update) });
+    const summary = [t('import.would', { rows: formatNumber(report.rows), create: formatNumber(report.would_create), update: formatNumber(report.would_update) }),
+      report.skipped ? ` ${t('import.would_skip', { count: formatNumber(report.skipped) })}` : ''].join('');
     if (!file) {
       mount(result, h('div', { class: 'banner banner-ok' }, t('import.ready')), h('p', {}, summary), h('p', { class: 'muted' }, t('import.choose_again', { file: report.file_name })));
       return;
@@ -321,6 +324,7 @@ export function openImport(entity, { onDone, onClose } = {}) {
       }
     });
     mount(body);
-    mount(result, h('div', { class: 'banner banner-ok' }, t('import.done', { created: formatNumber(done.created), updated: formatNumber(done.updated) })), h('div', { class: 'form-actions' }, undo));
+    mount(result, h('div', { class: 'banner banner-ok' }, t('import.done', { created: formatNumber(done.created), updated: formatNumber(done.updated) }),
+      done.skipped ? ` ${t('import.skipped', { count: formatNumber(done.skipped) })}` : null), h('div', { class: 'form-actions' }, undo));
   }
 }
