@@ -712,7 +712,8 @@ fn main() {
                 ),
             })
         };
-        let mut write_create: Vec<Step> = (0..4).map(|w| create(3000 + w)).collect();
+        // Names apart from the mixed rounds' (1000 × round + worker).
+        let mut write_create: Vec<Step> = (0..4).map(|w| create(9000 + w)).collect();
         let savers: Vec<(Client, Step)> = write_create
             .drain(..)
             .zip(0..)
