@@ -7,25 +7,16 @@
 
 use crate::entity::import::formats::Format;
 
-/// WukongCRM's picklists where ours mean the same (its defaults; 9.0 PHP's variants too).
-const WUKONG_CUSTOMER_VALUES: &[(&str, &str, &str)] = &[
+/// WukongCRM's customer levels, which ours mean the same as.
+const WUKONG_LEVELS: &[(&str, &str, &str)] = &[
     ("level", "A（重点客户）", "A"),
     ("level", "B（普通客户）", "B"),
     ("level", "C（非优先客户）", "C"),
-    ("source", "转介绍", "referral"),
-    ("source", "广告", "advertising"),
-    ("source", "陌拜", "cold_call"),
-    ("source", "线上注册", "website"),
-    ("source", "线上询价", "website"),
-    ("source", "展会资源", "exhibition"),
-    ("industry", "IT", "it"),
-    ("industry", "IT/通信/电子/互联网", "it"),
-    ("industry", "金融业", "finance"),
-    ("industry", "生产", "manufacturing"),
-    ("industry", "政府", "government"),
 ];
 
-const WUKONG_LEAD_VALUES: &[(&str, &str, &str)] = &[
+/// WukongCRM's sources and industries (of customers and leads alike) where ours mean the same
+/// (its defaults; 9.0 PHP's variants too).
+const WUKONG_SOURCES_AND_INDUSTRIES: &[(&str, &str, &str)] = &[
     ("source", "转介绍", "referral"),
     ("source", "广告", "advertising"),
     ("source", "陌拜", "cold_call"),
@@ -97,7 +88,7 @@ pub const FORMATS: &[Format] = &[
             ],
             WUKONG_SYSTEM_COLUMNS,
         ],
-        values: WUKONG_CUSTOMER_VALUES,
+        values: &[WUKONG_LEVELS, WUKONG_SOURCES_AND_INDUSTRIES],
     },
     Format {
         system: "wukong",
@@ -142,7 +133,7 @@ pub const FORMATS: &[Format] = &[
             ],
             WUKONG_SYSTEM_COLUMNS,
         ],
-        values: WUKONG_LEAD_VALUES,
+        values: &[WUKONG_SOURCES_AND_INDUSTRIES],
     },
     Format {
         system: "wukong",
@@ -207,7 +198,7 @@ pub const FORMATS: &[Format] = &[
             ("assignedUserName", "owner_id"),
             ("type", ""),
         ]],
-        values: ENGLISH_INDUSTRIES,
+        values: &[ENGLISH_INDUSTRIES],
     },
     Format {
         system: "espocrm",
@@ -253,7 +244,7 @@ pub const FORMATS: &[Format] = &[
             ("Assigned to", "owner_id"),
             ("Type", ""),
         ]],
-        values: ENGLISH_INDUSTRIES,
+        values: &[ENGLISH_INDUSTRIES],
     },
     Format {
         system: "suitecrm",
@@ -284,6 +275,6 @@ pub const FORMATS: &[Format] = &[
             ("OwnerId", ""),
             ("Type", ""),
         ]],
-        values: ENGLISH_INDUSTRIES,
+        values: &[ENGLISH_INDUSTRIES],
     },
 ];

@@ -15,8 +15,8 @@ pub struct Format {
     /// Where two headers name one field, the first listed fills it and the other stands in for
     /// it in a row where it is empty (a customer's 电话, else 手机).
     pub columns: &'static [&'static [(&'static str, &'static str)]],
-    /// A picklist field, a value of theirs, and ours.
-    pub values: &'static [(&'static str, &'static str, &'static str)],
+    /// A picklist field, a value of theirs, and ours, in groups (shared between exports).
+    pub values: &'static [&'static [(&'static str, &'static str, &'static str)]],
 }
 
 /// A header as formats compare it: without a required-column star, any case.
@@ -75,6 +75,7 @@ impl Format {
     pub fn value(&self, field: &str, theirs: &str) -> Option<&'static str> {
         self.values
             .iter()
+            .flat_map(|group| group.iter())
             .find(|(f, from, _)| *f == field && from.eq_ignore_ascii_case(theirs.trim()))
             .map(|(_, _, ours)| *ours)
     }
