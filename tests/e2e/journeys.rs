@@ -927,3 +927,51 @@ pub fn an_admin_imports_customers(run: &mut Run) {
         (text.contains(CUSTOMER) && !text.contains(names[0])).then_some(())
     });
 }
+
+/// Imports a fixture of another CRM's export from `tests/fixtures/moving-in` into `entity`'s
+/// list: the dialog names the system it recognised, the check passes, the import runs.
+fn move_in_file(run: &Run, entity: &str, file: &str) {
+    let b = &run.browser;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/moving-in")
+        .join(file);
+    b.goto(&run.url(&format!("/{entity}")));
+    b.click_text(&run.t("import.open"));
+    b.keys(
+        &b.wait("dialog[open] input[type=file]"),
+        path.to_str().expect("a UTF-8 path"),
+    );
+    let recognised = run.texts.t(
+        "import.recognised",
+        &[("system", &run.t("import_format.wukong"))],
+    );
+    wait_for_text(run, &recognised);
+    b.click_text(&run.t("import.check"));
+    wait_for_text(run, &run.t("import.ready"));
+    b.click(&b.wait("dialog[open] .import-result .btn-primary"));
+    wait_for_text(run, &run.texts.prefix("import.done"));
+    b.click(&b.wait("dialog[open] .dialog-head .icon-button"));
+    wait_dialog_closed(run);
+}
+
+/// Journey 11: the company moves in from WukongCRM: its customer export (.xls), then its
+/// contacts (.xls with a title row), are recognised and imported without mapping a column;
+/// the contacts arrive linked to their customers, owned by the colleagues the files name.
+pub fn a_company_moves_in_from_wukongcrm(run: &mut Run) {
+    let (customer, contact) = ("杭州青山机械有限公司", "张伟");
+    run.user_data.extend([customer, contact].map(String::from));
+    move_in_file(run, "customers", "wukong-11-客户信息.xls");
+    move_in_file(run, "contacts", "wukong-9-contacts.xls");
+    let b = &run.browser;
+    b.goto(&run.url("/contacts"));
+    b.wait_until("the contact with its customer", || {
+        let text = b.page_text();
+        (text.contains(contact) && text.contains(customer)).then_some(())
+    });
+    run.shoot("moved-in-contacts");
+    b.goto(&run.url("/customers"));
+    b.wait_until("the customer owned by the rep", || {
+        let text = b.page_text();
+        (text.contains(customer) && text.contains(REP_NAME)).then_some(())
+    });
+}

@@ -296,6 +296,7 @@ fn run_all(lang: &'static str, screen: Screen) {
     run.journey("8-approval", journeys::a_rep_submits_and_a_manager_approves);
     run.journey("9-automation", journeys::an_admin_automates_a_reminder);
     run.journey("10-import", journeys::an_admin_imports_customers);
+    run.journey("11-moving-in", journeys::a_company_moves_in_from_wukongcrm);
     run.journey("5-sign-in-errors", journeys::sign_in_errors_are_explained);
 }
 
