@@ -11,7 +11,9 @@
 //! through the batch, as `DELETE /imports/{id}` would. A cancel ends the same way. A server
 //! stopped mid-import finishes the undo when it starts again (`recover`).
 
-use super::{import_row, lookups, row_body, row_errors, undo_record, Done, Plan, Unknown};
+use super::{
+    import_row, lookups, row_body, row_errors, undo_record, unknown_options, Done, Plan, Unknown,
+};
 use crate::access::Rights;
 use crate::audit::{self, Actor};
 use crate::db::{savepoint, Db};
@@ -90,6 +92,7 @@ pub(super) struct Job {
     plan: Plan,
     dry_run: bool,
     translate: Translate,
+    /// The file's picklist values that are no option yet (found by `run`).
     unknown_options: Unknown,
     add_options: bool,
 }
@@ -102,8 +105,7 @@ pub(super) struct Start {
     pub plan: Plan,
     pub dry_run: bool,
     pub translate: Translate,
-    /// The file's picklist values that are no option yet, which `add_options` makes options.
-    pub unknown_options: Unknown,
+    /// Whether the file's picklist values that are no option yet become options.
     pub add_options: bool,
 }
 
@@ -135,7 +137,7 @@ pub(super) fn start(tx: &Connection, caller: &Caller, start: Start) -> Result<Jo
         plan: start.plan,
         dry_run: start.dry_run,
         translate: start.translate,
-        unknown_options: start.unknown_options,
+        unknown_options: Unknown::new(),
         add_options: start.add_options,
     })
 }
@@ -358,7 +360,7 @@ pub(super) fn run(
     job: Job,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Value, AppError> {
-    let job = Arc::new(job);
+    let job = Arc::new(with_unknown_options(writer, job));
     let total = job.sheet.rows.len();
     let mut tally = Tally::default();
     let mut next = 0;
@@ -393,6 +395,17 @@ pub(super) fn run(
         Ending::Done
     };
     end(writer, &job, ending, tally)
+}
+
+/// The job with the file's picklist values that are no option yet, scanned on the job's own
+/// thread rather than in the writer's transaction (a pass over every row). When the options
+/// cannot be read, none are listed: the first chunk then fails on the same database.
+fn with_unknown_options(writer: &impl Writer, mut job: Job) -> Job {
+    let entity = job.entity;
+    if let Ok(known) = writer.write(move |tx| lookups(tx, entity)) {
+        job.unknown_options = unknown_options(entity, &job.plan, &job.sheet, &known);
+    }
+    job
 }
 
 /// Undoes what a failed or cancelled import applied, records its ending and answers the report.

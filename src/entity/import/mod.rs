@@ -519,7 +519,6 @@ fn prepare(
     if upload.add_options && !caller.rights.is_admin {
         return Err(AppError::field("add_options", "admin_only", json!({})));
     }
-    let unknown_options = unknown_options(entity, &plan, &sheet, &lookups(tx, entity)?);
     let start = job::Start {
         entity,
         file_name: upload.file_name,
@@ -527,7 +526,6 @@ fn prepare(
         plan,
         dry_run,
         translate,
-        unknown_options,
         add_options: upload.add_options,
     };
     job::start(tx, caller, start)
