@@ -299,3 +299,40 @@ fn duplicates_can_be_left_out() {
         both.text
     );
 }
+
+/// A duplicate the importer may not see is still left out, but the report does not name it.
+#[test]
+fn a_skipped_duplicate_outside_the_scope_is_not_named() {
+    let app = spawn_app();
+    let admin = app.setup_admin();
+    assert_eq!(
+        admin
+            .post("/api/v1/customers", json!({"name": "别人的客户"}))
+            .status,
+        201
+    );
+    let role = create_role(
+        &admin,
+        "导入员",
+        &["customers"],
+        &["view", "create", "import"],
+        "own",
+    );
+    create_user_with_roles(&admin, "rep", None, &[role]);
+    let form = file_form(
+        "mine.csv",
+        "客户名称\n别人的客户\n我的新客户\n".as_bytes().to_vec(),
+    )
+    .text("mapping", json!({"客户名称": "name"}).to_string())
+    .text("skip_duplicates", "true");
+    let checked = app
+        .signed_in("rep")
+        .upload("/api/v1/customers/import?dry_run=true", form);
+    assert_eq!(checked.body["skipped"], 1, "{}", checked.text);
+    assert_eq!(checked.body["would_create"], 1);
+    assert_eq!(
+        checked.body["skipped_rows"],
+        json!([{"row": 2, "duplicate_of": null}])
+    );
+    assert!(!checked.text.contains("别人的客户"), "{}", checked.text);
+}
